@@ -1,0 +1,4 @@
+import { CreatedOrganisationAndAudit1763700000000 } from './1763700000000-CreatedOrganisationAndAudit';
+
+/** Every migration, in order. Listed, not globbed, so the app, the CLI and the tests share one set. */
+export const MIGRATIONS = [CreatedOrganisationAndAudit1763700000000];

@@ -1,0 +1,43 @@
+import { DynamicModule, Module, RequestMethod } from '@nestjs/common';
+import { LoggerModule } from 'nestjs-pino';
+import { AppConfig } from 'src/config/app-config';
+import { ConfigModule } from 'src/config/config.module';
+import { requestIdOf } from 'src/common/request-context';
+import { DatabaseModule } from 'src/database/database.module';
+import { DemoSeedService } from 'src/database/demo-seed.service';
+import { AuditModule } from 'src/modules/audit/audit.module';
+import { AuthModule } from 'src/modules/auth/auth.module';
+import { ChannelsModule } from 'src/modules/channels/channels.module';
+import { DepartmentsModule } from 'src/modules/departments/departments.module';
+import { HealthModule } from 'src/modules/health/health.module';
+import { UsersModule } from 'src/modules/users/users.module';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggerModule.forRoot({
+          forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }],
+          pinoHttp: {
+            level: config.logLevel,
+            genReqId: (req) => requestIdOf(req as never),
+            // Tokens and cookies never reach the log; bodies are not logged at all.
+            redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
+            customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+          },
+        }),
+        DatabaseModule,
+        AuditModule,
+        AuthModule,
+        DepartmentsModule,
+        UsersModule,
+        ChannelsModule,
+        HealthModule,
+      ],
+      providers: [DemoSeedService],
+    };
+  }
+}

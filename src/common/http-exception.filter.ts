@@ -1,0 +1,105 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { QueryFailedError } from 'typeorm';
+import { AppException } from 'src/common/app.exception';
+import { ErrorCode } from 'src/common/error-code';
+import { isUniqueViolation } from 'src/database/db-errors';
+
+interface ErrorBody {
+  statusCode: number;
+  code: ErrorCode | string;
+  message: string;
+  details?: unknown;
+  requestId?: string;
+}
+
+const CODE_BY_STATUS: Record<number, ErrorCode> = {
+  400: ErrorCode.BAD_REQUEST,
+  401: ErrorCode.UNAUTHENTICATED,
+  403: ErrorCode.FORBIDDEN,
+  404: ErrorCode.NOT_FOUND,
+  409: ErrorCode.CONFLICT,
+  413: ErrorCode.PAYLOAD_TOO_LARGE,
+  415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+  422: ErrorCode.BUSINESS_RULE,
+  429: ErrorCode.THROTTLED,
+  503: ErrorCode.SERVICE_UNAVAILABLE,
+};
+
+/** Errors raised by Express' body parser carry `type` and `status`. */
+interface BodyParserError {
+  type?: string;
+  status?: number;
+  statusCode?: number;
+  expose?: boolean;
+}
+
+/** Maps every error to SPEC's shape `{statusCode, code, message, details?, requestId}`. */
+@Catch()
+export class AllExceptionsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Errors');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const ctx = host.switchToHttp();
+    const res = ctx.getResponse<Response>();
+    const req = ctx.getRequest<Request>();
+    const body = this.toBody(exception);
+    body.requestId = (req as Request & { id?: string }).id;
+    if (body.statusCode >= 500) {
+      this.logger.error(
+        { err: exception, requestId: body.requestId },
+        exception instanceof Error ? exception.message : 'unhandled error',
+      );
+    }
+    if (exception instanceof AppException && exception.headers) {
+      for (const [k, v] of Object.entries(exception.headers)) res.setHeader(k, v);
+    }
+    if (res.headersSent) return;
+    res.status(body.statusCode).json(body);
+  }
+
+  private toBody(exception: unknown): ErrorBody {
+    if (exception instanceof AppException) {
+      return {
+        statusCode: exception.getStatus(),
+        code: exception.code,
+        message: exception.message,
+        ...(exception.details === undefined ? {} : { details: exception.details }),
+      };
+    }
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const response = exception.getResponse();
+      const message =
+        typeof response === 'object' && response && 'message' in response
+          ? String((response as { message: unknown }).message)
+          : exception.message;
+      return {
+        statusCode: status,
+        code: CODE_BY_STATUS[status] ?? (status >= 500 ? ErrorCode.INTERNAL : ErrorCode.BAD_REQUEST),
+        message,
+      };
+    }
+    if (exception instanceof QueryFailedError && isUniqueViolation(exception)) {
+      return { statusCode: 409, code: ErrorCode.DUPLICATE, message: 'A record with this key exists' };
+    }
+    const bp = exception as BodyParserError;
+    if (bp && typeof bp === 'object' && typeof bp.type === 'string') {
+      if (bp.type === 'entity.parse.failed') {
+        return { statusCode: 400, code: ErrorCode.MALFORMED_JSON, message: 'Request body is not valid JSON' };
+      }
+      if (bp.type === 'entity.too.large') {
+        return { statusCode: 413, code: ErrorCode.PAYLOAD_TOO_LARGE, message: 'Request body is too large' };
+      }
+      const status = bp.status ?? bp.statusCode ?? 400;
+      if (status >= 400 && status < 500) {
+        return {
+          statusCode: status,
+          code: CODE_BY_STATUS[status] ?? ErrorCode.BAD_REQUEST,
+          message: 'The request body could not be read',
+        };
+      }
+    }
+    return { statusCode: 500, code: ErrorCode.INTERNAL, message: 'Internal server error' };
+  }
+}

@@ -1,0 +1,119 @@
+import { createPrivateKey, generateKeyPairSync, KeyObject, randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { ConfigError, Environment, parseEnvironment } from 'src/config/environment';
+
+export type DatabaseConfig =
+  | { type: 'sqlite'; path: string }
+  | { type: 'mysql'; url: string };
+
+/**
+ * The resolved configuration: the validated environment plus the secrets it names,
+ * or those generated once under DATA_DIR for the embedded default.
+ */
+export class AppConfig {
+  readonly env: Environment['NODE_ENV'];
+  readonly port: number;
+  readonly dataDir: string;
+  readonly database: DatabaseConfig;
+  readonly redisUrl?: string;
+  readonly jwtSecret: string;
+  readonly credentialsKey: Buffer;
+  readonly auditSigningKey: KeyObject;
+  readonly seedDemoPassword?: string;
+  readonly corsOrigins: string[] | boolean;
+  readonly logLevel: string;
+  readonly accessTokenTtlSeconds: number;
+  readonly refreshTokenTtlSeconds: number;
+  readonly login: { maxPerUser: number; maxPerIp: number; windowSeconds: number };
+  readonly bodyLimit: string;
+  readonly trustProxy: boolean | number | string;
+
+  constructor(e: Environment) {
+    this.env = e.NODE_ENV;
+    this.port = e.PORT;
+    this.dataDir = resolve(e.DATA_DIR);
+    this.database = parseDatabaseUrl(e.DATABASE_URL, this.dataDir);
+    this.redisUrl = e.REDIS_URL;
+    this.jwtSecret = e.JWT_SECRET ?? this.keptSecret('jwt-secret', () => randomBytes(48).toString('base64url'));
+    this.credentialsKey = decodeKey(
+      e.CREDENTIALS_KEY ?? this.keptSecret('credentials-key', () => randomBytes(32).toString('hex')),
+    );
+    this.auditSigningKey = loadSigningKey(
+      e.AUDIT_SIGNING_KEY ??
+        this.keptSecret('audit-signing-key.pem', () =>
+          generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+        ),
+    );
+    this.seedDemoPassword = e.SEED_DEMO_PASSWORD;
+    this.corsOrigins = e.CORS_ORIGINS
+      ? e.CORS_ORIGINS === '*'
+        ? true
+        : e.CORS_ORIGINS.split(',').map((s) => s.trim())
+      : false;
+    this.logLevel = e.LOG_LEVEL;
+    this.accessTokenTtlSeconds = e.ACCESS_TOKEN_TTL_SECONDS;
+    this.refreshTokenTtlSeconds = e.REFRESH_TOKEN_TTL_SECONDS;
+    this.login = {
+      maxPerUser: e.LOGIN_MAX_FAILURES_PER_USER,
+      maxPerIp: e.LOGIN_MAX_FAILURES_PER_IP,
+      windowSeconds: e.LOGIN_THROTTLE_WINDOW_SECONDS,
+    };
+    this.bodyLimit = e.BODY_LIMIT;
+    this.trustProxy =
+      e.TRUST_PROXY === 'true' ? true : e.TRUST_PROXY === 'false' ? false : /^\d+$/.test(e.TRUST_PROXY) ? Number(e.TRUST_PROXY) : e.TRUST_PROXY;
+  }
+
+  static fromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
+    return new AppConfig(parseEnvironment(env));
+  }
+
+  get isEmbedded(): boolean {
+    return this.database.type === 'sqlite';
+  }
+
+  /** A secret kept in a file under DATA_DIR, created on first use with mode 0600. */
+  private keptSecret(file: string, generate: () => string): string {
+    const path = join(this.dataDir, file);
+    if (existsSync(path)) return readFileSync(path, 'utf8').trim();
+    mkdirSync(this.dataDir, { recursive: true });
+    const value = generate();
+    writeFileSync(path, value + '\n', { mode: 0o600, flag: 'wx' });
+    chmodSync(path, 0o600);
+    return value;
+  }
+}
+
+export function parseDatabaseUrl(url: string | undefined, dataDir: string): DatabaseConfig {
+  if (!url) return { type: 'sqlite', path: join(dataDir, 'sanshen.sqlite') };
+  if (url.startsWith('sqlite:')) {
+    const p = url.slice('sqlite:'.length).replace(/^\/\//, '');
+    if (!p) throw new ConfigError('DATABASE_URL sqlite: needs a file path');
+    return { type: 'sqlite', path: p === ':memory:' ? p : isAbsolute(p) ? p : resolve(p) };
+  }
+  try {
+    const u = new URL(url);
+    if (u.protocol !== 'mysql:' || !u.hostname || u.pathname.length < 2) throw new Error();
+  } catch {
+    throw new ConfigError('DATABASE_URL must be mysql://user:pass@host:port/db or sqlite:<path>');
+  }
+  return { type: 'mysql', url };
+}
+
+function decodeKey(value: string): Buffer {
+  const key = /^[0-9a-fA-F]{64}$/.test(value) ? Buffer.from(value, 'hex') : Buffer.from(value, 'base64');
+  if (key.length !== 32) throw new ConfigError('CREDENTIALS_KEY must decode to 32 bytes');
+  return key;
+}
+
+function loadSigningKey(value: string): KeyObject {
+  try {
+    const key = value.includes('BEGIN')
+      ? createPrivateKey(value)
+      : createPrivateKey({ key: Buffer.from(value, 'base64'), format: 'der', type: 'pkcs8' });
+    if (key.asymmetricKeyType !== 'ed25519') throw new Error();
+    return key;
+  } catch {
+    throw new ConfigError('AUDIT_SIGNING_KEY must be an Ed25519 private key (PKCS#8 PEM or base64 DER)');
+  }
+}

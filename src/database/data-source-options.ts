@@ -1,0 +1,39 @@
+import type { DataSourceOptions } from 'typeorm';
+import type { DatabaseConfig } from 'src/config/app-config';
+import { ENTITIES } from 'src/database/entities';
+import { MIGRATIONS } from '../../migrations';
+
+/** One description of the database, shared by the app, the migration CLI, the tests and benches. */
+export function dataSourceOptions(db: DatabaseConfig): DataSourceOptions {
+  const common = {
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsTransactionMode: 'each' as const,
+    synchronize: false,
+    logging: false as const,
+  };
+  if (db.type === 'sqlite') {
+    return {
+      ...common,
+      type: 'better-sqlite3',
+      database: db.path,
+      enableWAL: true,
+      // Busy waits instead of SQLITE_BUSY when a second process (a CLI) touches the file.
+      prepareDatabase: (conn: { pragma: (s: string) => unknown }) => {
+        conn.pragma('busy_timeout = 5000');
+        conn.pragma('foreign_keys = ON');
+        conn.pragma('synchronous = NORMAL');
+      },
+    };
+  }
+  return {
+    ...common,
+    type: 'mysql',
+    url: db.url,
+    charset: 'utf8mb4_unicode_ci',
+    timezone: 'Z',
+    supportBigNumbers: true,
+    bigNumberStrings: false,
+    extra: { connectionLimit: 20 },
+  };
+}

@@ -1,0 +1,26 @@
+import { Global, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { AppConfig } from 'src/config/app-config';
+import { dataSourceOptions } from 'src/database/data-source-options';
+import { Transactions } from 'src/database/transactions';
+
+@Global()
+@Module({
+  imports: [
+    TypeOrmModule.forRootAsync({
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => {
+        if (config.database.type === 'sqlite' && config.database.path !== ':memory:') {
+          mkdirSync(dirname(config.database.path), { recursive: true });
+        }
+        // Schema comes only from migrations/, applied here at start-up.
+        return { ...dataSourceOptions(config.database), migrationsRun: true, retryAttempts: 0 };
+      },
+    }),
+  ],
+  providers: [Transactions],
+  exports: [Transactions],
+})
+export class DatabaseModule {}

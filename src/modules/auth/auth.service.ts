@@ -1,0 +1,195 @@
+import { Injectable } from '@nestjs/common';
+import { JwtService } from '@nestjs/jwt';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { DataSource, EntityManager, IsNull } from 'typeorm';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { AppException } from 'src/common/app.exception';
+import type { AuthUser } from 'src/common/auth-user';
+import { ErrorCode } from 'src/common/error-code';
+import { currentRequestContext } from 'src/common/request-context';
+import { AppConfig } from 'src/config/app-config';
+import { Transactions } from 'src/database/transactions';
+import { AuditService } from 'src/modules/audit/audit.service';
+import { LoginThrottle } from 'src/modules/auth/login-throttle';
+import { verifyPassword } from 'src/modules/auth/passwords';
+import { RefreshToken, Session } from 'src/modules/auth/session.entity';
+import { User } from 'src/modules/users/user.entity';
+
+export interface AccessTokenPayload {
+  sub: string;
+  sid: string;
+}
+
+export interface TokenPair {
+  accessToken: string;
+  refreshToken: string;
+  tokenType: 'Bearer';
+  expiresIn: number;
+}
+
+export interface UserSummary {
+  id: string;
+  username: string;
+  displayName: string;
+  roles: string[];
+  departmentId: string;
+}
+
+function summary(u: Pick<User, 'id' | 'username' | 'displayName' | 'roles' | 'departmentId'>): UserSummary {
+  return { id: u.id, username: u.username, displayName: u.displayName, roles: u.roles, departmentId: u.departmentId };
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+function invalidRefresh(): AppException {
+  return new AppException(ErrorCode.INVALID_REFRESH_TOKEN, 'Refresh token is invalid, expired or already used');
+}
+
+@Injectable()
+export class AuthService {
+  private readonly throttle: LoginThrottle;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly tx: Transactions,
+    private readonly audit: AuditService,
+    private readonly jwt: JwtService,
+    private readonly config: AppConfig,
+  ) {
+    this.throttle = new LoginThrottle(config.login);
+  }
+
+  /** Checks a username and password (the local strategy calls this). Failures are throttled and audited. */
+  async validateCredentials(username: string, password: string): Promise<User> {
+    const ip = currentRequestContext()?.ip ?? null;
+    this.throttle.assertAllowed(username, ip);
+    const user = await this.dataSource
+      .getRepository(User)
+      .createQueryBuilder('u')
+      .addSelect('u.passwordHash')
+      .where('u.username = :username', { username })
+      .getOne();
+    const ok = await verifyPassword(user?.passwordHash, password);
+    if (!user || !ok || !user.active) {
+      this.throttle.recordFailure(username, ip);
+      await this.tx.run((m) =>
+        this.audit.record(m, {
+          action: 'auth.login_failed',
+          entityType: 'user',
+          entityId: user?.id ?? null,
+          actor: null,
+          details: {
+            username,
+            reason: !user ? 'unknown_user' : !ok ? 'wrong_password' : 'inactive_user',
+          },
+        }),
+      );
+      throw new AppException(ErrorCode.INVALID_CREDENTIALS, 'Username or password is wrong');
+    }
+    this.throttle.recordSuccess(username);
+    return user;
+  }
+
+  /** Opens a session for a user whose credentials were checked. */
+  login(user: User): Promise<TokenPair & { user: UserSummary }> {
+    return this.tx.run(async (m) => {
+      const ctx = currentRequestContext();
+      const now = new Date();
+      const session = m.create(Session, {
+        id: randomUUID(),
+        userId: user.id,
+        createdAt: now,
+        expiresAt: new Date(now.getTime() + this.config.refreshTokenTtlSeconds * 1000),
+        revokedAt: null,
+        revokedReason: null,
+        ip: ctx?.ip ?? null,
+        userAgent: ctx?.userAgent ?? null,
+      });
+      await m.insert(Session, session);
+      const tokens = await this.issue(m, user.id, session.id);
+      await this.audit.record(m, {
+        action: 'auth.login',
+        entityType: 'user',
+        entityId: user.id,
+        actor: { id: user.id, roles: user.roles },
+        details: { sessionId: session.id },
+      });
+      return { ...tokens, user: summary(user) };
+    });
+  }
+
+  /**
+   * Rotates a refresh token. A token that was already rotated is a sign it
+   * leaked: the whole session (every token of the family) is revoked.
+   */
+  async refresh(refreshToken: string): Promise<TokenPair> {
+    const outcome = await this.tx.run(async (m) => {
+      const token = await m.findOneBy(RefreshToken, { tokenHash: sha256(refreshToken) });
+      if (!token) return { error: invalidRefresh() };
+      const session = await m.findOneBy(Session, { id: token.sessionId });
+      const user = session ? await m.findOneBy(User, { id: session.userId }) : null;
+      if (!session || !user) return { error: invalidRefresh() };
+      if (token.usedAt) {
+        if (!session.revokedAt) {
+          await m.update(Session, { id: session.id }, { revokedAt: new Date(), revokedReason: 'refresh_reuse' });
+          await this.audit.record(m, {
+            action: 'auth.refresh_reuse_detected',
+            entityType: 'user',
+            entityId: user.id,
+            actor: null,
+            details: { sessionId: session.id },
+          });
+        }
+        return { error: invalidRefresh() };
+      }
+      if (session.revokedAt || session.expiresAt.getTime() <= Date.now() || !user.active) {
+        return { error: invalidRefresh() };
+      }
+      // Guarded: of two concurrent uses of one token, only one rotates it.
+      const claimed = await m.update(RefreshToken, { id: token.id, usedAt: IsNull() }, { usedAt: new Date() });
+      if (!claimed.affected) return { error: invalidRefresh() };
+      return { tokens: await this.issue(m, user.id, session.id) };
+    });
+    if ('error' in outcome) throw outcome.error;
+    return outcome.tokens;
+  }
+
+  /** Ends the caller's session: its refresh tokens stop working and so do its access tokens. */
+  logout(user: AuthUser): Promise<void> {
+    return this.tx.run(async (m) => {
+      await m.update(Session, { id: user.sessionId, revokedAt: IsNull() }, { revokedAt: new Date(), revokedReason: 'logout' });
+      await this.audit.record(m, {
+        action: 'auth.logout',
+        entityType: 'user',
+        entityId: user.id,
+        actor: user,
+        details: { sessionId: user.sessionId },
+      });
+    });
+  }
+
+  /** The caller behind an access token, or null when the user or its session is no longer valid. */
+  async resolve(payload: AccessTokenPayload): Promise<AuthUser | null> {
+    const [user, session] = await Promise.all([
+      this.dataSource.getRepository(User).findOneBy({ id: payload.sub }),
+      this.dataSource.getRepository(Session).findOneBy({ id: payload.sid }),
+    ]);
+    if (!user || !user.active || !session || session.userId !== user.id) return null;
+    if (session.revokedAt || session.expiresAt.getTime() <= Date.now()) return null;
+    return { ...summary(user), roles: user.roles, sessionId: session.id };
+  }
+
+  private async issue(m: EntityManager, userId: string, sessionId: string): Promise<TokenPair> {
+    const refreshToken = randomBytes(32).toString('base64url');
+    await m.insert(RefreshToken, {
+      id: randomUUID(),
+      sessionId,
+      tokenHash: sha256(refreshToken),
+      createdAt: new Date(),
+      usedAt: null,
+    });
+    const payload: AccessTokenPayload = { sub: userId, sid: sessionId };
+    const accessToken = await this.jwt.signAsync(payload);
+    return { accessToken, refreshToken, tokenType: 'Bearer', expiresIn: this.config.accessTokenTtlSeconds };
+  }
+}
