@@ -5,7 +5,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from 'src/app.module';
-import { AllExceptionsFilter } from 'src/common/http-exception.filter';
+import { AllExceptionsFilter, bodyParserErrors } from 'src/common/http-exception.filter';
 import { assignRequestId, openRequestContext } from 'src/common/request-context';
 import { createValidationPipe } from 'src/common/validation';
 import { AppConfig } from 'src/config/app-config';
@@ -25,6 +25,7 @@ export async function createApp(config: AppConfig): Promise<NestExpressApplicati
   app.enableCors({ origin: config.corsOrigins, exposedHeaders: ['x-request-id', 'Retry-After'] });
   app.useBodyParser('json', { limit: config.bodyLimit });
   app.useBodyParser('text', { limit: config.bodyLimit, type: 'text/plain' });
+  app.use(bodyParserErrors);
   app.use(openRequestContext);
   app.setGlobalPrefix(API_PREFIX, { exclude: ['health'] });
   app.useGlobalPipes(createValidationPipe());

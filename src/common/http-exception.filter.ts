@@ -103,3 +103,21 @@ export class AllExceptionsFilter implements ExceptionFilter {
     return { statusCode: 500, code: ErrorCode.INTERNAL, message: 'Internal server error' };
   }
 }
+
+/**
+ * Express error middleware placed right after the body parsers: turns their
+ * refusals into AppExceptions before Nest flattens them into a bare 400.
+ */
+export function bodyParserErrors(err: unknown, _req: Request, _res: Response, next: (e?: unknown) => void): void {
+  const bp = err as BodyParserError;
+  if (bp?.type === 'entity.parse.failed') {
+    return next(new AppException(ErrorCode.MALFORMED_JSON, 'Request body is not valid JSON'));
+  }
+  if (bp?.type === 'entity.too.large') {
+    return next(new AppException(ErrorCode.PAYLOAD_TOO_LARGE, 'Request body is too large'));
+  }
+  if (bp?.type === 'charset.unsupported' || bp?.type === 'encoding.unsupported') {
+    return next(new AppException(ErrorCode.UNSUPPORTED_MEDIA_TYPE, 'Request body encoding is not supported'));
+  }
+  next(err);
+}
