@@ -19,7 +19,9 @@ export class CreatedOrganisationAndAudit1763700000000 implements MigrationInterf
           col.time('createdAt'),
           col.time('updatedAt'),
         ],
-        indices: [new TableIndex({ name: 'UQ_departments_code', columnNames: ['code'], isUnique: true })],
+        indices: [
+          new TableIndex({ name: 'UQ_departments_code', columnNames: ['code'], isUnique: true }),
+        ],
       }),
     );
     await q.createTable(
@@ -114,7 +116,11 @@ export class CreatedOrganisationAndAudit1763700000000 implements MigrationInterf
           col.time('usedAt', true),
         ],
         indices: [
-          new TableIndex({ name: 'UQ_refresh_tokens_hash', columnNames: ['tokenHash'], isUnique: true }),
+          new TableIndex({
+            name: 'UQ_refresh_tokens_hash',
+            columnNames: ['tokenHash'],
+            isUnique: true,
+          }),
           new TableIndex({ name: 'IDX_refresh_tokens_session', columnNames: ['sessionId'] }),
         ],
         foreignKeys: [
@@ -153,7 +159,10 @@ export class CreatedOrganisationAndAudit1763700000000 implements MigrationInterf
         indices: [
           new TableIndex({ name: 'IDX_audit_action', columnNames: ['action', 'id'] }),
           new TableIndex({ name: 'IDX_audit_actor', columnNames: ['actorId', 'id'] }),
-          new TableIndex({ name: 'IDX_audit_entity', columnNames: ['entityType', 'entityId', 'id'] }),
+          new TableIndex({
+            name: 'IDX_audit_entity',
+            columnNames: ['entityType', 'entityId', 'id'],
+          }),
           new TableIndex({ name: 'IDX_audit_created', columnNames: ['createdAt'] }),
         ],
       }),
@@ -169,11 +178,21 @@ export class CreatedOrganisationAndAudit1763700000000 implements MigrationInterf
         ],
       }),
     );
-    await q.query(`INSERT INTO audit_chain_head (id, lastEventId, headHash) VALUES (1, 0, '${GENESIS}')`);
+    await q.query(
+      `INSERT INTO audit_chain_head (id, lastEventId, headHash) VALUES (1, 0, '${GENESIS}')`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {
-    for (const t of ['audit_chain_head', 'audit_events', 'refresh_tokens', 'sessions', 'channels', 'users', 'departments']) {
+    for (const t of [
+      'audit_chain_head',
+      'audit_events',
+      'refresh_tokens',
+      'sessions',
+      'channels',
+      'users',
+      'departments',
+    ]) {
       await q.dropTable(t);
     }
   }

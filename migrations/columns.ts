@@ -2,7 +2,12 @@ import type { QueryRunner, TableColumnOptions } from 'typeorm';
 
 /** Column shapes shared by the migrations, so one set serves MySQL and SQLite alike. */
 export const col = {
-  id: (name = 'id'): TableColumnOptions => ({ name, type: 'varchar', length: '36', isPrimary: true }),
+  id: (name = 'id'): TableColumnOptions => ({
+    name,
+    type: 'varchar',
+    length: '36',
+    isPrimary: true,
+  }),
   ref: (name: string, nullable = false): TableColumnOptions => ({
     name,
     type: 'varchar',

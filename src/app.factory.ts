@@ -40,7 +40,9 @@ function setupOpenApi(app: INestApplication): void {
     app,
     new DocumentBuilder()
       .setTitle('Sanshen Gateway')
-      .setDescription('三审 publishing gateway: review first, publish after; every decision on record.')
+      .setDescription(
+        '三审 publishing gateway: review first, publish after; every decision on record.',
+      )
       .setVersion('1')
       .addBearerAuth()
       .build(),

@@ -32,7 +32,9 @@ async function main(): Promise<void> {
       `  Password:   ${seeded.password}${seeded.generated ? '   (random; set SEED_DEMO_PASSWORD to choose one)' : ''}`,
     );
   } else if (config.isEmbedded) {
-    lines.push(`  Demo users: ${DEMO_USERS.join(', ')} (seeded on first start; password as printed then)`);
+    lines.push(
+      `  Demo users: ${DEMO_USERS.join(', ')} (seeded on first start; password as printed then)`,
+    );
   }
   process.stdout.write(lines.join('\n') + '\n\n');
 }

@@ -18,11 +18,16 @@ describe('the audit chain', () => {
   });
   afterAll(() => t.close());
 
-  const verify = async () => (await request(t.http).get('/api/v1/audit/verify').set(bearer(auditor))).body;
+  const verify = async () =>
+    (await request(t.http).get('/api/v1/audit/verify').set(bearer(auditor))).body;
 
   it('verifies an untouched chain and reports its head', async () => {
     const res = await verify();
-    expect(res).toEqual({ ok: true, checked: expect.any(Number), headHash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(res).toEqual({
+      ok: true,
+      checked: expect.any(Number),
+      headHash: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
     expect(res.checked).toBeGreaterThan(3);
   });
 
@@ -31,14 +36,19 @@ describe('the audit chain', () => {
     const before = (await verify()).checked;
     const results = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
-        request(t.http).patch(`/api/v1/departments/${d.id}`).set(bearer(t.adminToken)).send({ name: `并发改名 ${i}` }),
+        request(t.http)
+          .patch(`/api/v1/departments/${d.id}`)
+          .set(bearer(t.adminToken))
+          .send({ name: `并发改名 ${i}` }),
       ),
     );
     expect(results.every((r) => r.status === 200)).toBe(true);
     const after = await verify();
     expect(after.ok).toBe(true);
     expect(after.checked).toBe(before + 50);
-    const ids: number[] = (await db.query('SELECT id FROM audit_events ORDER BY id')).map((r: { id: number | string }) => Number(r.id));
+    const ids: number[] = (await db.query('SELECT id FROM audit_events ORDER BY id')).map(
+      (r: { id: number | string }) => Number(r.id),
+    );
     expect(ids).toEqual(Array.from({ length: ids.length }, (_, i) => i + 1));
   });
 
@@ -72,15 +82,25 @@ describe('the audit chain', () => {
     const d = await org.department();
     const editor = await org.user([Role.EDITOR], d.id);
     const prop = await org.user([Role.PROPAGANDA_REVIEWER], d.id);
-    expect((await request(t.http).get('/api/v1/audit/events').set(bearer(editor.token))).status).toBe(403);
-    expect((await request(t.http).get('/api/v1/audit/verify').set(bearer(t.adminToken))).status).toBe(403);
-    expect((await request(t.http).get('/api/v1/audit/events').set(bearer(prop.token))).status).toBe(200);
+    expect(
+      (await request(t.http).get('/api/v1/audit/events').set(bearer(editor.token))).status,
+    ).toBe(403);
+    expect(
+      (await request(t.http).get('/api/v1/audit/verify').set(bearer(t.adminToken))).status,
+    ).toBe(403);
+    expect((await request(t.http).get('/api/v1/audit/events').set(bearer(prop.token))).status).toBe(
+      200,
+    );
   });
 
   it('filters and pages events with a cursor, newest first', async () => {
     const d = await org.department();
     for (let i = 0; i < 5; i++) {
-      await request(t.http).patch(`/api/v1/departments/${d.id}`).set(bearer(t.adminToken)).send({ name: `名 ${i}` }).expect(200);
+      await request(t.http)
+        .patch(`/api/v1/departments/${d.id}`)
+        .set(bearer(t.adminToken))
+        .send({ name: `名 ${i}` })
+        .expect(200);
     }
     const seen: number[] = [];
     let cursor: number | null | undefined;
@@ -92,9 +112,13 @@ describe('the audit chain', () => {
     } while (cursor);
     expect(seen).toHaveLength(6);
     expect([...seen].sort((a, b) => b - a)).toEqual(seen);
-    const future = await request(t.http).get('/api/v1/audit/events?from=2999-01-01T00:00:00Z').set(bearer(auditor));
+    const future = await request(t.http)
+      .get('/api/v1/audit/events?from=2999-01-01T00:00:00Z')
+      .set(bearer(auditor));
     expect(future.body.items).toEqual([]);
-    const bad = await request(t.http).get('/api/v1/audit/events?from=yesterday').set(bearer(auditor));
+    const bad = await request(t.http)
+      .get('/api/v1/audit/events?from=yesterday')
+      .set(bearer(auditor));
     expect(bad.status).toBe(400);
   });
 

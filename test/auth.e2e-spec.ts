@@ -21,7 +21,10 @@ describe('sign-in', () => {
     const u = await org.user([Role.EDITOR], deptId);
     const res = await signIn(u.username);
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ tokenType: 'Bearer', user: { id: u.id, roles: ['editor'], departmentId: deptId } });
+    expect(res.body).toMatchObject({
+      tokenType: 'Bearer',
+      user: { id: u.id, roles: ['editor'], departmentId: deptId },
+    });
     expect(res.body.user.passwordHash).toBeUndefined();
     const me = await request(t.http).get('/api/v1/auth/me').set(bearer(res.body.accessToken));
     expect(me.status).toBe(200);
@@ -43,7 +46,9 @@ describe('sign-in', () => {
     const events = await request(t.http)
       .get('/api/v1/audit/events?action=auth.login_failed')
       .set(bearer(auditor.token));
-    const reasons = events.body.items.map((e: { details: { username: string; reason: string } }) => e.details);
+    const reasons = events.body.items.map(
+      (e: { details: { username: string; reason: string } }) => e.details,
+    );
     expect(reasons).toEqual(
       expect.arrayContaining([
         { username: u.username, reason: 'wrong_password' },
@@ -55,7 +60,8 @@ describe('sign-in', () => {
 
   it('throttles repeated failures for a username with 429 and Retry-After', async () => {
     const u = await org.user([Role.EDITOR], deptId);
-    for (let i = 0; i < 3; i++) expect((await signIn(u.username, 'bad-password-x')).status).toBe(401);
+    for (let i = 0; i < 3; i++)
+      expect((await signIn(u.username, 'bad-password-x')).status).toBe(401);
     const res = await signIn(u.username);
     expect(res.status).toBe(429);
     expect(res.body.code).toBe('THROTTLED');
@@ -68,31 +74,53 @@ describe('sign-in', () => {
   it('rotates refresh tokens; reusing a rotated one revokes the whole session', async () => {
     const u = await org.user([Role.EDITOR], deptId);
     const first = (await signIn(u.username)).body;
-    const second = await request(t.http).post('/api/v1/auth/refresh').send({ refreshToken: first.refreshToken });
+    const second = await request(t.http)
+      .post('/api/v1/auth/refresh')
+      .send({ refreshToken: first.refreshToken });
     expect(second.status).toBe(200);
     expect(second.body.refreshToken).not.toBe(first.refreshToken);
-    const meWithNew = await request(t.http).get('/api/v1/auth/me').set(bearer(second.body.accessToken));
+    const meWithNew = await request(t.http)
+      .get('/api/v1/auth/me')
+      .set(bearer(second.body.accessToken));
     expect(meWithNew.status).toBe(200);
 
-    const replay = await request(t.http).post('/api/v1/auth/refresh').send({ refreshToken: first.refreshToken });
+    const replay = await request(t.http)
+      .post('/api/v1/auth/refresh')
+      .send({ refreshToken: first.refreshToken });
     expect(replay.status).toBe(401);
     expect(replay.body.code).toBe('INVALID_REFRESH_TOKEN');
     // The legitimate holder's newer token and its access tokens die with the family.
-    const afterReuse = await request(t.http).post('/api/v1/auth/refresh').send({ refreshToken: second.body.refreshToken });
+    const afterReuse = await request(t.http)
+      .post('/api/v1/auth/refresh')
+      .send({ refreshToken: second.body.refreshToken });
     expect(afterReuse.status).toBe(401);
-    expect((await request(t.http).get('/api/v1/auth/me').set(bearer(second.body.accessToken))).status).toBe(401);
-    expect((await request(t.http).post('/api/v1/auth/refresh').send({ refreshToken: 'made-up' })).status).toBe(401);
+    expect(
+      (await request(t.http).get('/api/v1/auth/me').set(bearer(second.body.accessToken))).status,
+    ).toBe(401);
+    expect(
+      (await request(t.http).post('/api/v1/auth/refresh').send({ refreshToken: 'made-up' })).status,
+    ).toBe(401);
   });
 
   it('logout ends the session: its access and refresh tokens stop working', async () => {
     const u = await org.user([Role.EDITOR], deptId);
     const s = (await signIn(u.username)).body;
     const other = (await signIn(u.username)).body;
-    expect((await request(t.http).post('/api/v1/auth/logout').set(bearer(s.accessToken)).send({})).status).toBe(204);
-    expect((await request(t.http).get('/api/v1/auth/me').set(bearer(s.accessToken))).status).toBe(401);
-    expect((await request(t.http).post('/api/v1/auth/refresh').send({ refreshToken: s.refreshToken })).status).toBe(401);
+    expect(
+      (await request(t.http).post('/api/v1/auth/logout').set(bearer(s.accessToken)).send({}))
+        .status,
+    ).toBe(204);
+    expect((await request(t.http).get('/api/v1/auth/me').set(bearer(s.accessToken))).status).toBe(
+      401,
+    );
+    expect(
+      (await request(t.http).post('/api/v1/auth/refresh').send({ refreshToken: s.refreshToken }))
+        .status,
+    ).toBe(401);
     // A second sign-in elsewhere is its own session and lives on.
-    expect((await request(t.http).get('/api/v1/auth/me').set(bearer(other.accessToken))).status).toBe(200);
+    expect(
+      (await request(t.http).get('/api/v1/auth/me').set(bearer(other.accessToken))).status,
+    ).toBe(200);
   });
 
   it('deactivating a user ends all its sessions and stops new sign-ins', async () => {
@@ -101,21 +129,34 @@ describe('sign-in', () => {
     const res = await request(t.http).delete(`/api/v1/users/${u.id}`).set(bearer(t.adminToken));
     expect(res.status).toBe(200);
     expect(res.body.active).toBe(false);
-    expect((await request(t.http).get('/api/v1/auth/me').set(bearer(s.accessToken))).status).toBe(401);
-    expect((await request(t.http).post('/api/v1/auth/refresh').send({ refreshToken: s.refreshToken })).status).toBe(401);
+    expect((await request(t.http).get('/api/v1/auth/me').set(bearer(s.accessToken))).status).toBe(
+      401,
+    );
+    expect(
+      (await request(t.http).post('/api/v1/auth/refresh').send({ refreshToken: s.refreshToken }))
+        .status,
+    ).toBe(401);
     expect((await signIn(u.username)).status).toBe(401);
   });
 
   it('a role change takes effect on the next request', async () => {
     const u = await org.user([Role.EDITOR], deptId);
     expect((await request(t.http).get('/api/v1/users').set(bearer(u.token))).status).toBe(403);
-    await request(t.http).patch(`/api/v1/users/${u.id}`).set(bearer(t.adminToken)).send({ roles: ['editor', 'admin'] }).expect(200);
+    await request(t.http)
+      .patch(`/api/v1/users/${u.id}`)
+      .set(bearer(t.adminToken))
+      .send({ roles: ['editor', 'admin'] })
+      .expect(200);
     expect((await request(t.http).get('/api/v1/users').set(bearer(u.token))).status).toBe(200);
   });
 
   it('a password change by the admin ends existing sessions; the new password works', async () => {
     const u = await org.user([Role.EDITOR], deptId);
-    await request(t.http).patch(`/api/v1/users/${u.id}`).set(bearer(t.adminToken)).send({ password: 'a-brand-new-password' }).expect(200);
+    await request(t.http)
+      .patch(`/api/v1/users/${u.id}`)
+      .set(bearer(t.adminToken))
+      .send({ password: 'a-brand-new-password' })
+      .expect(200);
     expect((await request(t.http).get('/api/v1/auth/me').set(bearer(u.token))).status).toBe(401);
     expect(await login(t.http, u.username, 'a-brand-new-password')).toEqual(expect.any(String));
   });

@@ -29,7 +29,13 @@ describe('errors and limits', () => {
     const res = await request(t.http)
       .post('/api/v1/users')
       .set(bearer(t.adminToken))
-      .send({ username: 'x', displayName: '', password: 'short', roles: ['king'], departmentId: 'nope' });
+      .send({
+        username: 'x',
+        displayName: '',
+        password: 'short',
+        roles: ['king'],
+        departmentId: 'nope',
+      });
     expect(res.status).toBe(400);
     const fields = (res.body.details as { field: string }[]).map((d) => d.field).sort();
     expect(fields).toEqual(['displayName', 'password', 'roles', 'username']);
@@ -68,18 +74,29 @@ describe('errors and limits', () => {
     const dupUser = await request(t.http)
       .post('/api/v1/users')
       .set(bearer(t.adminToken))
-      .send({ username: u.username, displayName: 'x', password: 'long-enough-pw', roles: ['editor'], departmentId: d.id });
+      .send({
+        username: u.username,
+        displayName: 'x',
+        password: 'long-enough-pw',
+        roles: ['editor'],
+        departmentId: d.id,
+      });
     expect(dupUser.status).toBe(409);
     expect(dupUser.body.code).toBe('DUPLICATE');
   });
 
   it('answers an unknown id with 404 NOT_FOUND, and an unknown route too', async () => {
     for (const path of ['departments', 'users', 'channels']) {
-      const res = await request(t.http).get(`/api/v1/${path}/00000000-0000-0000-0000-000000000000`).set(bearer(t.adminToken));
+      const res = await request(t.http)
+        .get(`/api/v1/${path}/00000000-0000-0000-0000-000000000000`)
+        .set(bearer(t.adminToken));
       expect(res.status).toBe(404);
       expect(res.body.code).toBe('NOT_FOUND');
     }
-    const patch = await request(t.http).patch('/api/v1/users/nope').set(bearer(t.adminToken)).send({ displayName: 'x' });
+    const patch = await request(t.http)
+      .patch('/api/v1/users/nope')
+      .set(bearer(t.adminToken))
+      .send({ displayName: 'x' });
     expect(patch.status).toBe(404);
     const route = await request(t.http).get('/api/v1/no-such-thing').set(bearer(t.adminToken));
     expect(route.status).toBe(404);
@@ -91,8 +108,12 @@ describe('errors and limits', () => {
     expect(none.status).toBe(401);
     expect(none.body.code).toBe('UNAUTHENTICATED');
     const [h, , s] = t.adminToken.split('.');
-    const forgedPayload = Buffer.from(JSON.stringify({ sub: 'x', sid: 'y', exp: 9999999999 })).toString('base64url');
-    const forged = await request(t.http).get('/api/v1/users').set(bearer(`${h}.${forgedPayload}.${s}`));
+    const forgedPayload = Buffer.from(
+      JSON.stringify({ sub: 'x', sid: 'y', exp: 9999999999 }),
+    ).toString('base64url');
+    const forged = await request(t.http)
+      .get('/api/v1/users')
+      .set(bearer(`${h}.${forgedPayload}.${s}`));
     expect(forged.status).toBe(401);
     const garbage = await request(t.http).get('/api/v1/users').set(bearer('not.a.jwt'));
     expect(garbage.status).toBe(401);
@@ -101,7 +122,10 @@ describe('errors and limits', () => {
   it('answers 403 FORBIDDEN when an editor calls an admin endpoint, and changes nothing', async () => {
     const d = await org.department();
     const editor = await org.user([Role.EDITOR], d.id);
-    const res = await request(t.http).post('/api/v1/departments').set(bearer(editor.token)).send({ name: '越权', code: 'HACK' });
+    const res = await request(t.http)
+      .post('/api/v1/departments')
+      .set(bearer(editor.token))
+      .send({ name: '越权', code: 'HACK' });
     expect(res.status).toBe(403);
     expect(res.body.code).toBe('FORBIDDEN');
     const users = await request(t.http).get('/api/v1/users').set(bearer(editor.token));

@@ -40,7 +40,10 @@ async function freshMysqlDatabase(url: string): Promise<void> {
  * when TEST_MYSQL_URL is set, that MySQL database recreated empty. Migrations
  * run at start-up, as in production. An administrator is created as the CLI does.
  */
-export async function startApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function startApp(
+  env: Record<string, string> = {},
+  opts: { admin?: boolean } = {},
+): Promise<TestApp> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sanshen-test-'));
   const base: Record<string, string> = { NODE_ENV: 'test', DATA_DIR: dataDir, LOG_LEVEL: 'silent' };
   if (USING_MYSQL) {
@@ -51,9 +54,12 @@ export async function startApp(env: Record<string, string> = {}): Promise<TestAp
   const config = AppConfig.fromEnv({ ...base, ...env });
   const app = await createApp(config);
   await app.init();
-  await app.get(UsersService).ensureAdmin('root', PASSWORD);
   const http = app.getHttpServer() as App;
-  const adminToken = await login(http, 'root');
+  let adminToken = '';
+  if (opts.admin !== false) {
+    await app.get(UsersService).ensureAdmin('root', PASSWORD);
+    adminToken = await login(http, 'root');
+  }
   return {
     app,
     http,
@@ -68,14 +74,16 @@ export async function startApp(env: Record<string, string> = {}): Promise<TestAp
 
 export async function login(http: App, username: string, password = PASSWORD): Promise<string> {
   const res = await request(http).post('/api/v1/auth/login').send({ username, password });
-  if (res.status !== 200) throw new Error(`login ${username}: ${res.status} ${JSON.stringify(res.body)}`);
+  if (res.status !== 200)
+    throw new Error(`login ${username}: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body.accessToken as string;
 }
 
 export const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 
 let seq = 0;
-export const unique = (prefix: string) => `${prefix}${Date.now().toString(36)}${(seq++).toString(36)}`;
+export const unique = (prefix: string) =>
+  `${prefix}${Date.now().toString(36)}${(seq++).toString(36)}`;
 
 /** Builders that go through the admin API, so every fixture is on the audit chain too. */
 export class Org {
@@ -87,30 +95,57 @@ export class Org {
       .post('/api/v1/departments')
       .set(bearer(this.t.adminToken))
       .send({ name: `部门 ${code}`, code, ...overrides });
-    if (res.status !== 201) throw new Error(`department: ${res.status} ${JSON.stringify(res.body)}`);
+    if (res.status !== 201)
+      throw new Error(`department: ${res.status} ${JSON.stringify(res.body)}`);
     return res.body as { id: string; code: string; name: string; isPropaganda: boolean };
   }
 
-  async user(roles: Role[], departmentId: string, overrides: Partial<{ username: string; displayName: string }> = {}) {
+  async user(
+    roles: Role[],
+    departmentId: string,
+    overrides: Partial<{ username: string; displayName: string }> = {},
+  ) {
     const username = overrides.username ?? unique('u');
     const res = await request(this.t.http)
       .post('/api/v1/users')
       .set(bearer(this.t.adminToken))
-      .send({ username, displayName: `用户 ${username}`, password: PASSWORD, roles, departmentId, ...overrides });
+      .send({
+        username,
+        displayName: `用户 ${username}`,
+        password: PASSWORD,
+        roles,
+        departmentId,
+        ...overrides,
+      });
     if (res.status !== 201) throw new Error(`user: ${res.status} ${JSON.stringify(res.body)}`);
     const token = await login(this.t.http, username);
-    return { ...(res.body as { id: string; username: string; roles: Role[]; departmentId: string }), token };
+    return {
+      ...(res.body as { id: string; username: string; roles: Role[]; departmentId: string }),
+      token,
+    };
   }
 
   async channel(
     departmentId: string,
-    overrides: Partial<{ name: string; platform: string; acceptsSubmissions: boolean; config: object; credentials: object }> = {},
+    overrides: Partial<{
+      name: string;
+      platform: string;
+      acceptsSubmissions: boolean;
+      config: object;
+      credentials: object;
+    }> = {},
   ) {
     const res = await request(this.t.http)
       .post('/api/v1/channels')
       .set(bearer(this.t.adminToken))
       .send({ name: unique('频道'), platform: 'website', departmentId, ...overrides });
     if (res.status !== 201) throw new Error(`channel: ${res.status} ${JSON.stringify(res.body)}`);
-    return res.body as { id: string; name: string; platform: string; departmentId: string; generatedSecret?: string };
+    return res.body as {
+      id: string;
+      name: string;
+      platform: string;
+      departmentId: string;
+      generatedSecret?: string;
+    };
   }
 }

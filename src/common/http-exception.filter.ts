@@ -76,20 +76,33 @@ export class AllExceptionsFilter implements ExceptionFilter {
           : exception.message;
       return {
         statusCode: status,
-        code: CODE_BY_STATUS[status] ?? (status >= 500 ? ErrorCode.INTERNAL : ErrorCode.BAD_REQUEST),
+        code:
+          CODE_BY_STATUS[status] ?? (status >= 500 ? ErrorCode.INTERNAL : ErrorCode.BAD_REQUEST),
         message,
       };
     }
     if (exception instanceof QueryFailedError && isUniqueViolation(exception)) {
-      return { statusCode: 409, code: ErrorCode.DUPLICATE, message: 'A record with this key exists' };
+      return {
+        statusCode: 409,
+        code: ErrorCode.DUPLICATE,
+        message: 'A record with this key exists',
+      };
     }
     const bp = exception as BodyParserError;
     if (bp && typeof bp === 'object' && typeof bp.type === 'string') {
       if (bp.type === 'entity.parse.failed') {
-        return { statusCode: 400, code: ErrorCode.MALFORMED_JSON, message: 'Request body is not valid JSON' };
+        return {
+          statusCode: 400,
+          code: ErrorCode.MALFORMED_JSON,
+          message: 'Request body is not valid JSON',
+        };
       }
       if (bp.type === 'entity.too.large') {
-        return { statusCode: 413, code: ErrorCode.PAYLOAD_TOO_LARGE, message: 'Request body is too large' };
+        return {
+          statusCode: 413,
+          code: ErrorCode.PAYLOAD_TOO_LARGE,
+          message: 'Request body is too large',
+        };
       }
       const status = bp.status ?? bp.statusCode ?? 400;
       if (status >= 400 && status < 500) {
@@ -108,7 +121,12 @@ export class AllExceptionsFilter implements ExceptionFilter {
  * Express error middleware placed right after the body parsers: turns their
  * refusals into AppExceptions before Nest flattens them into a bare 400.
  */
-export function bodyParserErrors(err: unknown, _req: Request, _res: Response, next: (e?: unknown) => void): void {
+export function bodyParserErrors(
+  err: unknown,
+  _req: Request,
+  _res: Response,
+  next: (e?: unknown) => void,
+): void {
   const bp = err as BodyParserError;
   if (bp?.type === 'entity.parse.failed') {
     return next(new AppException(ErrorCode.MALFORMED_JSON, 'Request body is not valid JSON'));
@@ -117,7 +135,9 @@ export function bodyParserErrors(err: unknown, _req: Request, _res: Response, ne
     return next(new AppException(ErrorCode.PAYLOAD_TOO_LARGE, 'Request body is too large'));
   }
   if (bp?.type === 'charset.unsupported' || bp?.type === 'encoding.unsupported') {
-    return next(new AppException(ErrorCode.UNSUPPORTED_MEDIA_TYPE, 'Request body encoding is not supported'));
+    return next(
+      new AppException(ErrorCode.UNSUPPORTED_MEDIA_TYPE, 'Request body encoding is not supported'),
+    );
   }
   next(err);
 }

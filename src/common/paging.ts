@@ -23,7 +23,12 @@ export interface Page<T> {
   pageSize: number;
 }
 
-export function pageWindow(q: PageQuery): { skip: number; take: number; page: number; pageSize: number } {
+export function pageWindow(q: PageQuery): {
+  skip: number;
+  take: number;
+  page: number;
+  pageSize: number;
+} {
   const page = q.page ?? 1;
   const pageSize = q.pageSize ?? 50;
   return { skip: (page - 1) * pageSize, take: pageSize, page, pageSize };

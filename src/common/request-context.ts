@@ -45,7 +45,11 @@ export function assignRequestId(req: Request, res: Response, next: NextFunction)
 export function openRequestContext(req: Request, _res: Response, next: NextFunction): void {
   const userAgent = req.header('user-agent');
   storage.run(
-    { requestId: requestIdOf(req), ip: req.ip ?? null, userAgent: userAgent ? userAgent.slice(0, 255) : null },
+    {
+      requestId: requestIdOf(req),
+      ip: req.ip ?? null,
+      userAgent: userAgent ? userAgent.slice(0, 255) : null,
+    },
     next,
   );
 }

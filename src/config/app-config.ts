@@ -3,9 +3,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { isAbsolute, join, resolve } from 'node:path';
 import { ConfigError, Environment, parseEnvironment } from 'src/config/environment';
 
-export type DatabaseConfig =
-  | { type: 'sqlite'; path: string }
-  | { type: 'mysql'; url: string };
+export type DatabaseConfig = { type: 'sqlite'; path: string } | { type: 'mysql'; url: string };
 
 /**
  * The resolved configuration: the validated environment plus the secrets it names,
@@ -35,14 +33,18 @@ export class AppConfig {
     this.dataDir = resolve(e.DATA_DIR);
     this.database = parseDatabaseUrl(e.DATABASE_URL, this.dataDir);
     this.redisUrl = e.REDIS_URL;
-    this.jwtSecret = e.JWT_SECRET ?? this.keptSecret('jwt-secret', () => randomBytes(48).toString('base64url'));
+    this.jwtSecret =
+      e.JWT_SECRET ?? this.keptSecret('jwt-secret', () => randomBytes(48).toString('base64url'));
     this.credentialsKey = decodeKey(
-      e.CREDENTIALS_KEY ?? this.keptSecret('credentials-key', () => randomBytes(32).toString('hex')),
+      e.CREDENTIALS_KEY ??
+        this.keptSecret('credentials-key', () => randomBytes(32).toString('hex')),
     );
     this.auditSigningKey = loadSigningKey(
       e.AUDIT_SIGNING_KEY ??
         this.keptSecret('audit-signing-key.pem', () =>
-          generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+          generateKeyPairSync('ed25519')
+            .privateKey.export({ type: 'pkcs8', format: 'pem' })
+            .toString(),
         ),
     );
     this.seedDemoPassword = e.SEED_DEMO_PASSWORD;
@@ -61,7 +63,13 @@ export class AppConfig {
     };
     this.bodyLimit = e.BODY_LIMIT;
     this.trustProxy =
-      e.TRUST_PROXY === 'true' ? true : e.TRUST_PROXY === 'false' ? false : /^\d+$/.test(e.TRUST_PROXY) ? Number(e.TRUST_PROXY) : e.TRUST_PROXY;
+      e.TRUST_PROXY === 'true'
+        ? true
+        : e.TRUST_PROXY === 'false'
+          ? false
+          : /^\d+$/.test(e.TRUST_PROXY)
+            ? Number(e.TRUST_PROXY)
+            : e.TRUST_PROXY;
   }
 
   static fromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -101,7 +109,9 @@ export function parseDatabaseUrl(url: string | undefined, dataDir: string): Data
 }
 
 function decodeKey(value: string): Buffer {
-  const key = /^[0-9a-fA-F]{64}$/.test(value) ? Buffer.from(value, 'hex') : Buffer.from(value, 'base64');
+  const key = /^[0-9a-fA-F]{64}$/.test(value)
+    ? Buffer.from(value, 'hex')
+    : Buffer.from(value, 'base64');
   if (key.length !== 32) throw new ConfigError('CREDENTIALS_KEY must decode to 32 bytes');
   return key;
 }
@@ -114,6 +124,8 @@ function loadSigningKey(value: string): KeyObject {
     if (key.asymmetricKeyType !== 'ed25519') throw new Error();
     return key;
   } catch {
-    throw new ConfigError('AUDIT_SIGNING_KEY must be an Ed25519 private key (PKCS#8 PEM or base64 DER)');
+    throw new ConfigError(
+      'AUDIT_SIGNING_KEY must be an Ed25519 private key (PKCS#8 PEM or base64 DER)',
+    );
   }
 }

@@ -12,7 +12,11 @@ import {
 } from 'class-validator';
 
 const toInt = ({ value }: { value: unknown }) =>
-  value === undefined || value === '' ? undefined : /^-?\d+$/.test(String(value)) ? Number(value) : value;
+  value === undefined || value === ''
+    ? undefined
+    : /^-?\d+$/.test(String(value))
+      ? Number(value)
+      : value;
 const emptyToUndefined = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
 
 /**
@@ -124,7 +128,15 @@ export class Environment {
 export class ConfigError extends Error {}
 
 /** Variables without a default (so absent from `new Environment()`'s keys). */
-const OPTIONAL_KEYS = ['DATABASE_URL', 'REDIS_URL', 'JWT_SECRET', 'CREDENTIALS_KEY', 'AUDIT_SIGNING_KEY', 'SEED_DEMO_PASSWORD', 'CORS_ORIGINS'];
+const OPTIONAL_KEYS = [
+  'DATABASE_URL',
+  'REDIS_URL',
+  'JWT_SECRET',
+  'CREDENTIALS_KEY',
+  'AUDIT_SIGNING_KEY',
+  'SEED_DEMO_PASSWORD',
+  'CORS_ORIGINS',
+];
 
 /** Validates the environment; throws a ConfigError whose message is one line naming the variable. */
 export function parseEnvironment(env: NodeJS.ProcessEnv): Environment {

@@ -38,7 +38,10 @@ export class DemoSeedService {
     const generated = !this.config.seedDemoPassword;
     const password = this.config.seedDemoPassword ?? randomBytes(9).toString('base64url');
 
-    const prop = await this.departments.create({ name: '宣传部', code: 'PROP', isPropaganda: true }, null);
+    const prop = await this.departments.create(
+      { name: '宣传部', code: 'PROP', isPropaganda: true },
+      null,
+    );
     const cs = await this.departments.create({ name: '计算机学院', code: 'CS' }, null);
     const sao = await this.departments.create({ name: '学生工作处', code: 'SAO' }, null);
 
@@ -54,12 +57,26 @@ export class DemoSeedService {
     }
 
     await this.channels.create(
-      { name: '大学官方微信公众号', platform: 'wechat_mp', departmentId: prop.id, acceptsSubmissions: true },
+      {
+        name: '大学官方微信公众号',
+        platform: 'wechat_mp',
+        departmentId: prop.id,
+        acceptsSubmissions: true,
+      },
       null,
     );
-    await this.channels.create({ name: '大学新闻网', platform: 'website', departmentId: prop.id, acceptsSubmissions: true }, null);
-    await this.channels.create({ name: '计算机学院公众号', platform: 'wechat_mp', departmentId: cs.id }, null);
-    await this.channels.create({ name: '计算机学院网站', platform: 'website', departmentId: cs.id }, null);
+    await this.channels.create(
+      { name: '大学新闻网', platform: 'website', departmentId: prop.id, acceptsSubmissions: true },
+      null,
+    );
+    await this.channels.create(
+      { name: '计算机学院公众号', platform: 'wechat_mp', departmentId: cs.id },
+      null,
+    );
+    await this.channels.create(
+      { name: '计算机学院网站', platform: 'website', departmentId: cs.id },
+      null,
+    );
     await this.channels.create(
       {
         name: '学工处信息推送',

@@ -4,4 +4,12 @@ import { Channel } from 'src/modules/channels/channel.entity';
 import { Department } from 'src/modules/departments/department.entity';
 import { User } from 'src/modules/users/user.entity';
 
-export const ENTITIES = [Department, User, Channel, Session, RefreshToken, AuditEvent, AuditChainHead];
+export const ENTITIES = [
+  Department,
+  User,
+  Channel,
+  Session,
+  RefreshToken,
+  AuditEvent,
+  AuditChainHead,
+];

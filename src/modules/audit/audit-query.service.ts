@@ -17,7 +17,9 @@ export class AuditQueryService {
   constructor(@InjectRepository(AuditEvent) private readonly events: Repository<AuditEvent>) {}
 
   /** Keyset paging on the sequence id: stable while new events are appended. */
-  async list(q: ListAuditEventsQuery): Promise<{ items: AuditEventView[]; nextCursor: number | null }> {
+  async list(
+    q: ListAuditEventsQuery,
+  ): Promise<{ items: AuditEventView[]; nextCursor: number | null }> {
     const limit = q.limit ?? 100;
     const desc = (q.order ?? 'desc') === 'desc';
     const qb = this.events.createQueryBuilder('e');
@@ -27,7 +29,8 @@ export class AuditQueryService {
     if (q.entityId) qb.andWhere('e.entityId = :entityId', { entityId: q.entityId });
     if (q.from) qb.andWhere('e.createdAt >= :from', { from: new Date(q.from).toISOString() });
     if (q.to) qb.andWhere('e.createdAt < :to', { to: new Date(q.to).toISOString() });
-    if (q.cursor !== undefined) qb.andWhere(desc ? 'e.id < :cursor' : 'e.id > :cursor', { cursor: q.cursor });
+    if (q.cursor !== undefined)
+      qb.andWhere(desc ? 'e.id < :cursor' : 'e.id > :cursor', { cursor: q.cursor });
     const rows = await qb
       .orderBy('e.id', desc ? 'DESC' : 'ASC')
       .limit(limit + 1)

@@ -100,14 +100,33 @@ export class AuditService {
         .getMany();
       for (const e of batch) {
         if (e.id !== expectedId) {
-          return { ok: false, checked, brokenAt: expectedId, reason: `event ${expectedId} is missing` };
+          return {
+            ok: false,
+            checked,
+            brokenAt: expectedId,
+            reason: `event ${expectedId} is missing`,
+          };
         }
         if (e.prevHash !== prev) {
-          return { ok: false, checked, brokenAt: e.id, reason: 'prevHash does not match the previous event', expected: prev, found: e.prevHash };
+          return {
+            ok: false,
+            checked,
+            brokenAt: e.id,
+            reason: 'prevHash does not match the previous event',
+            expected: prev,
+            found: e.prevHash,
+          };
         }
         const h = chainHash(prev, e);
         if (h !== e.hash) {
-          return { ok: false, checked, brokenAt: e.id, reason: 'hash does not match the event content', expected: h, found: e.hash };
+          return {
+            ok: false,
+            checked,
+            brokenAt: e.id,
+            reason: 'hash does not match the event content',
+            expected: h,
+            found: e.hash,
+          };
         }
         prev = e.hash;
         expectedId++;

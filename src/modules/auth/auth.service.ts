@@ -35,14 +35,25 @@ export interface UserSummary {
   departmentId: string;
 }
 
-function summary(u: Pick<User, 'id' | 'username' | 'displayName' | 'roles' | 'departmentId'>): UserSummary {
-  return { id: u.id, username: u.username, displayName: u.displayName, roles: u.roles, departmentId: u.departmentId };
+function summary(
+  u: Pick<User, 'id' | 'username' | 'displayName' | 'roles' | 'departmentId'>,
+): UserSummary {
+  return {
+    id: u.id,
+    username: u.username,
+    displayName: u.displayName,
+    roles: u.roles,
+    departmentId: u.departmentId,
+  };
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 function invalidRefresh(): AppException {
-  return new AppException(ErrorCode.INVALID_REFRESH_TOKEN, 'Refresh token is invalid, expired or already used');
+  return new AppException(
+    ErrorCode.INVALID_REFRESH_TOKEN,
+    'Refresh token is invalid, expired or already used',
+  );
 }
 
 @Injectable()
@@ -131,7 +142,11 @@ export class AuthService {
       if (!session || !user) return { error: invalidRefresh() };
       if (token.usedAt) {
         if (!session.revokedAt) {
-          await m.update(Session, { id: session.id }, { revokedAt: new Date(), revokedReason: 'refresh_reuse' });
+          await m.update(
+            Session,
+            { id: session.id },
+            { revokedAt: new Date(), revokedReason: 'refresh_reuse' },
+          );
           await this.audit.record(m, {
             action: 'auth.refresh_reuse_detected',
             entityType: 'user',
@@ -146,7 +161,11 @@ export class AuthService {
         return { error: invalidRefresh() };
       }
       // Guarded: of two concurrent uses of one token, only one rotates it.
-      const claimed = await m.update(RefreshToken, { id: token.id, usedAt: IsNull() }, { usedAt: new Date() });
+      const claimed = await m.update(
+        RefreshToken,
+        { id: token.id, usedAt: IsNull() },
+        { usedAt: new Date() },
+      );
       if (!claimed.affected) return { error: invalidRefresh() };
       return { tokens: await this.issue(m, user.id, session.id) };
     });
@@ -157,7 +176,11 @@ export class AuthService {
   /** Ends the caller's session: its refresh tokens stop working and so do its access tokens. */
   logout(user: AuthUser): Promise<void> {
     return this.tx.run(async (m) => {
-      await m.update(Session, { id: user.sessionId, revokedAt: IsNull() }, { revokedAt: new Date(), revokedReason: 'logout' });
+      await m.update(
+        Session,
+        { id: user.sessionId, revokedAt: IsNull() },
+        { revokedAt: new Date(), revokedReason: 'logout' },
+      );
       await this.audit.record(m, {
         action: 'auth.logout',
         entityType: 'user',
@@ -190,6 +213,11 @@ export class AuthService {
     });
     const payload: AccessTokenPayload = { sub: userId, sid: sessionId };
     const accessToken = await this.jwt.signAsync(payload);
-    return { accessToken, refreshToken, tokenType: 'Bearer', expiresIn: this.config.accessTokenTtlSeconds };
+    return {
+      accessToken,
+      refreshToken,
+      tokenType: 'Bearer',
+      expiresIn: this.config.accessTokenTtlSeconds,
+    };
   }
 }

@@ -20,14 +20,21 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
   }
 
   override canActivate(ctx: ExecutionContext) {
-    const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [ctx.getHandler(), ctx.getClass()]);
+    const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [
+      ctx.getHandler(),
+      ctx.getClass(),
+    ]);
     if (isPublic) return true;
     return super.canActivate(ctx);
   }
 
   override handleRequest<T>(err: unknown, user: T): T {
-    if (err) throw err instanceof AppException ? err : new AppException(ErrorCode.UNAUTHENTICATED, 'Sign in first');
-    if (!user) throw new AppException(ErrorCode.UNAUTHENTICATED, 'A valid bearer token is required');
+    if (err)
+      throw err instanceof AppException
+        ? err
+        : new AppException(ErrorCode.UNAUTHENTICATED, 'Sign in first');
+    if (!user)
+      throw new AppException(ErrorCode.UNAUTHENTICATED, 'A valid bearer token is required');
     return user;
   }
 }
@@ -38,7 +45,10 @@ export class RolesGuard implements CanActivate {
   constructor(private readonly reflector: Reflector) {}
 
   canActivate(ctx: ExecutionContext): boolean {
-    const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES, [ctx.getHandler(), ctx.getClass()]);
+    const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES, [
+      ctx.getHandler(),
+      ctx.getClass(),
+    ]);
     if (!roles?.length) return true;
     const user = ctx.switchToHttp().getRequest<Request & { user?: AuthUser }>().user;
     if (user && roles.some((r) => user.roles.includes(r))) return true;
@@ -55,14 +65,19 @@ export class LocalAuthGuard extends AuthGuard('local') {
     const errors = validateSync(dto, { whitelist: true, forbidNonWhitelisted: true });
     if (errors.length) {
       const details = flattenValidationErrors(errors);
-      throw new AppException(ErrorCode.VALIDATION_FAILED, `Invalid input: ${details.map((d) => d.field).join(', ')}`, details);
+      throw new AppException(
+        ErrorCode.VALIDATION_FAILED,
+        `Invalid input: ${details.map((d) => d.field).join(', ')}`,
+        details,
+      );
     }
     return super.canActivate(ctx);
   }
 
   override handleRequest<T>(err: unknown, user: T): T {
     if (err) throw err;
-    if (!user) throw new AppException(ErrorCode.INVALID_CREDENTIALS, 'Username or password is wrong');
+    if (!user)
+      throw new AppException(ErrorCode.INVALID_CREDENTIALS, 'Username or password is wrong');
     return user;
   }
 }

@@ -4,7 +4,8 @@ import { LoginThrottle } from 'src/modules/auth/login-throttle';
 describe('LoginThrottle', () => {
   let now = 1_000_000;
   const clock = () => now;
-  const throttle = () => new LoginThrottle({ maxPerUser: 3, maxPerIp: 5, windowSeconds: 60 }, clock);
+  const throttle = () =>
+    new LoginThrottle({ maxPerUser: 3, maxPerIp: 5, windowSeconds: 60 }, clock);
 
   function refusal(fn: () => void): AppException | undefined {
     try {

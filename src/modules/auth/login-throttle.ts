@@ -54,7 +54,10 @@ export class LoginThrottle {
     const recent = this.recent(key);
     if (recent.length < max) return 0;
     const oldestCounted = recent[recent.length - max];
-    return Math.max(1, Math.ceil((oldestCounted + this.limits.windowSeconds * 1000 - this.now()) / 1000));
+    return Math.max(
+      1,
+      Math.ceil((oldestCounted + this.limits.windowSeconds * 1000 - this.now()) / 1000),
+    );
   }
 
   private recent(key: string): number[] {

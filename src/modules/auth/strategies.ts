@@ -39,7 +39,8 @@ export class JwtStrategy extends PassportStrategy(JwtStrategyBase, 'jwt') {
       throw new AppException(ErrorCode.UNAUTHENTICATED, 'Invalid access token');
     }
     const user = await this.auth.resolve(payload);
-    if (!user) throw new AppException(ErrorCode.UNAUTHENTICATED, 'Session has ended; sign in again');
+    if (!user)
+      throw new AppException(ErrorCode.UNAUTHENTICATED, 'Session has ended; sign in again');
     return user;
   }
 }

@@ -4,7 +4,11 @@ import type { AuthUser } from 'src/common/auth-user';
 import { CurrentUser, Roles } from 'src/common/decorators';
 import { Role } from 'src/common/roles';
 import { ChannelsService } from 'src/modules/channels/channels.service';
-import { CreateChannelDto, ListChannelsQuery, UpdateChannelDto } from 'src/modules/channels/dto/channel.dto';
+import {
+  CreateChannelDto,
+  ListChannelsQuery,
+  UpdateChannelDto,
+} from 'src/modules/channels/dto/channel.dto';
 
 @ApiTags('administration')
 @ApiBearerAuth()

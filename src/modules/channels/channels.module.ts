@@ -11,7 +11,11 @@ import { CredentialsCipher } from 'src/modules/channels/credentials-cipher';
   controllers: [ChannelsController],
   providers: [
     ChannelsService,
-    { provide: CredentialsCipher, inject: [AppConfig], useFactory: (c: AppConfig) => new CredentialsCipher(c.credentialsKey) },
+    {
+      provide: CredentialsCipher,
+      inject: [AppConfig],
+      useFactory: (c: AppConfig) => new CredentialsCipher(c.credentialsKey),
+    },
   ],
   exports: [ChannelsService, CredentialsCipher],
 })

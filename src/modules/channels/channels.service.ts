@@ -12,7 +12,11 @@ import { Transactions } from 'src/database/transactions';
 import { AuditService } from 'src/modules/audit/audit.service';
 import { Channel, Platform } from 'src/modules/channels/channel.entity';
 import { CredentialsCipher } from 'src/modules/channels/credentials-cipher';
-import { CreateChannelDto, ListChannelsQuery, UpdateChannelDto } from 'src/modules/channels/dto/channel.dto';
+import {
+  CreateChannelDto,
+  ListChannelsQuery,
+  UpdateChannelDto,
+} from 'src/modules/channels/dto/channel.dto';
 import { Department } from 'src/modules/departments/department.entity';
 
 /** A channel as the API shows it: credentials replaced by whether there are any. */
@@ -26,7 +30,9 @@ export function toChannelView(c: Channel): ChannelView {
 const MAX_CONFIG_BYTES = 16 * 1024;
 
 function fieldError(field: string, message: string): AppException {
-  return new AppException(ErrorCode.VALIDATION_FAILED, `Invalid input: ${field}`, [{ field, errors: [message] }]);
+  return new AppException(ErrorCode.VALIDATION_FAILED, `Invalid input: ${field}`, [
+    { field, errors: [message] },
+  ]);
 }
 
 function isHttpUrl(v: unknown): boolean {
@@ -46,16 +52,24 @@ export function checkPlatformSettings(
   credentials: Record<string, unknown> | undefined,
   creating: boolean,
 ): { credentials?: Record<string, unknown>; generatedSecret?: string } {
-  if (Buffer.byteLength(JSON.stringify(config)) > MAX_CONFIG_BYTES) throw fieldError('config', 'config is too large');
+  if (Buffer.byteLength(JSON.stringify(config)) > MAX_CONFIG_BYTES)
+    throw fieldError('config', 'config is too large');
   if (config.baseUrl !== undefined && !isHttpUrl(config.baseUrl)) {
     throw fieldError('config.baseUrl', 'baseUrl must be an http(s) URL');
   }
   switch (platform) {
     case 'webhook': {
-      if (!isHttpUrl(config.url)) throw fieldError('config.url', 'a webhook channel needs an http(s) url');
+      if (!isHttpUrl(config.url))
+        throw fieldError('config.url', 'a webhook channel needs an http(s) url');
       if (credentials?.secret !== undefined) {
-        if (typeof credentials.secret !== 'string' || !/^whsec_[A-Za-z0-9+/]{16,}={0,2}$/.test(credentials.secret)) {
-          throw fieldError('credentials.secret', 'secret must be whsec_<base64> of at least 12 bytes');
+        if (
+          typeof credentials.secret !== 'string' ||
+          !/^whsec_[A-Za-z0-9+/]{16,}={0,2}$/.test(credentials.secret)
+        ) {
+          throw fieldError(
+            'credentials.secret',
+            'secret must be whsec_<base64> of at least 12 bytes',
+          );
         }
         return { credentials };
       }
@@ -107,25 +121,37 @@ export class ChannelsService {
     if (q.departmentId) qb.andWhere('c.departmentId = :d', { d: q.departmentId });
     if (q.platform) qb.andWhere('c.platform = :p', { p: q.platform });
     if (q.active !== undefined) qb.andWhere('c.active = :a', { a: q.active });
-    if (q.acceptsSubmissions !== undefined) qb.andWhere('c.acceptsSubmissions = :s', { s: q.acceptsSubmissions });
+    if (q.acceptsSubmissions !== undefined)
+      qb.andWhere('c.acceptsSubmissions = :s', { s: q.acceptsSubmissions });
     const [items, total] = await qb.getManyAndCount();
     return { items: items.map(toChannelView), total, page, pageSize };
   }
 
   async get(id: string): Promise<ChannelView> {
-    const c = await this.channels.createQueryBuilder('c').addSelect('c.credentials').where('c.id = :id', { id }).getOne();
+    const c = await this.channels
+      .createQueryBuilder('c')
+      .addSelect('c.credentials')
+      .where('c.id = :id', { id })
+      .getOne();
     if (!c) throw AppException.notFound('Channel', id);
     return toChannelView(c);
   }
 
   /** For publishing adapters only: the decrypted secrets. Never send the result to a client. */
   async credentialsOf(id: string): Promise<Record<string, unknown> | null> {
-    const c = await this.channels.createQueryBuilder('c').addSelect('c.credentials').where('c.id = :id', { id }).getOne();
+    const c = await this.channels
+      .createQueryBuilder('c')
+      .addSelect('c.credentials')
+      .where('c.id = :id', { id })
+      .getOne();
     if (!c) throw AppException.notFound('Channel', id);
     return c.credentials ? this.cipher.decrypt(c.id, c.credentials) : null;
   }
 
-  async create(dto: CreateChannelDto, actor: AuthUser | null): Promise<ChannelView & { generatedSecret?: string }> {
+  async create(
+    dto: CreateChannelDto,
+    actor: AuthUser | null,
+  ): Promise<ChannelView & { generatedSecret?: string }> {
     const config = dto.config ?? {};
     const checked = checkPlatformSettings(dto.platform, config, dto.credentials, true);
     return this.tx.run(async (m) => {
@@ -174,18 +200,37 @@ export class ChannelsService {
         .where('c.id = :id', { id })
         .getOne();
       if (!c) throw AppException.notFound('Channel', id);
-      if (dto.departmentId && dto.departmentId !== c.departmentId) await this.assertDepartment(m, dto.departmentId);
+      if (dto.departmentId && dto.departmentId !== c.departmentId)
+        await this.assertDepartment(m, dto.departmentId);
       const { credentials, ...fields } = dto;
-      const checked = checkPlatformSettings(c.platform, fields.config ?? c.config, credentials, false);
-      const changes = diffFields(c, fields, ['name', 'departmentId', 'acceptsSubmissions', 'config', 'active']);
+      const checked = checkPlatformSettings(
+        c.platform,
+        fields.config ?? c.config,
+        credentials,
+        false,
+      );
+      const changes = diffFields(c, fields, [
+        'name',
+        'departmentId',
+        'acceptsSubmissions',
+        'config',
+        'active',
+      ]);
       if (Object.keys(changes).length === 0 && credentials === undefined) return toChannelView(c);
       const patch: Partial<Channel> = { ...fields, updatedAt: new Date() };
-      if (credentials !== undefined) patch.credentials = this.cipher.encrypt(id, checked.credentials ?? credentials);
+      if (credentials !== undefined)
+        patch.credentials = this.cipher.encrypt(id, checked.credentials ?? credentials);
       await m.update(Channel, { id }, patch as QueryDeepPartialEntity<Channel>);
       Object.assign(c, patch);
       const { active, ...otherChanges } = changes;
       if (Object.keys(otherChanges).length > 0) {
-        await this.audit.record(m, { action: 'channel.updated', entityType: 'channel', entityId: id, actor, details: { changes: otherChanges } });
+        await this.audit.record(m, {
+          action: 'channel.updated',
+          entityType: 'channel',
+          entityId: id,
+          actor,
+          details: { changes: otherChanges },
+        });
       }
       if (credentials !== undefined) {
         // Which keys changed, never their values.

@@ -26,7 +26,11 @@ export class DepartmentsService {
 
   async list(q: ListDepartmentsQuery): Promise<Page<Department>> {
     const { skip, take, page, pageSize } = pageWindow(q);
-    const qb = this.departments.createQueryBuilder('d').orderBy('d.code', 'ASC').skip(skip).take(take);
+    const qb = this.departments
+      .createQueryBuilder('d')
+      .orderBy('d.code', 'ASC')
+      .skip(skip)
+      .take(take);
     if (q.q) qb.andWhere('(d.name LIKE :q OR d.code LIKE :q)', { q: `%${q.q}%` });
     if (q.active !== undefined) qb.andWhere('d.active = :active', { active: q.active });
     const [items, total] = await qb.getManyAndCount();
@@ -80,7 +84,13 @@ export class DepartmentsService {
           : changes.active && dto.active === true
             ? 'department.activated'
             : 'department.updated';
-      await this.audit.record(m, { action, entityType: 'department', entityId: id, actor, details: { changes } });
+      await this.audit.record(m, {
+        action,
+        entityType: 'department',
+        entityId: id,
+        actor,
+        details: { changes },
+      });
       return d;
     });
   }
@@ -91,7 +101,9 @@ export class DepartmentsService {
 
   private async assertCodeFree(repo: Repository<Department>, code: string): Promise<void> {
     if (await repo.existsBy({ code })) {
-      throw new AppException(ErrorCode.DUPLICATE, `Department code ${code} is taken`, { field: 'code' });
+      throw new AppException(ErrorCode.DUPLICATE, `Department code ${code} is taken`, {
+        field: 'code',
+      });
     }
   }
 }

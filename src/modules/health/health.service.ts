@@ -21,7 +21,12 @@ const TIMEOUT_MS = 2000;
 function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
   return Promise.race([
     p,
-    new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what} did not answer in ${TIMEOUT_MS} ms`)), TIMEOUT_MS).unref()),
+    new Promise<T>((_, reject) =>
+      setTimeout(
+        () => reject(new Error(`${what} did not answer in ${TIMEOUT_MS} ms`)),
+        TIMEOUT_MS,
+      ).unref(),
+    ),
   ]);
 }
 

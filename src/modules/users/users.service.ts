@@ -33,7 +33,11 @@ export class UsersService {
 
   async list(q: ListUsersQuery): Promise<Page<UserView>> {
     const { skip, take, page, pageSize } = pageWindow(q);
-    const qb = this.users.createQueryBuilder('u').orderBy('u.username', 'ASC').skip(skip).take(take);
+    const qb = this.users
+      .createQueryBuilder('u')
+      .orderBy('u.username', 'ASC')
+      .skip(skip)
+      .take(take);
     if (q.q) qb.andWhere('(u.username LIKE :q OR u.displayName LIKE :q)', { q: `%${q.q}%` });
     if (q.departmentId) qb.andWhere('u.departmentId = :d', { d: q.departmentId });
     if (q.active !== undefined) qb.andWhere('u.active = :a', { a: q.active });
@@ -61,7 +65,9 @@ export class UsersService {
     return this.tx.run(async (m) => {
       await this.assertDepartment(m, dto.departmentId);
       if (await m.existsBy(User, { username: dto.username })) {
-        throw new AppException(ErrorCode.DUPLICATE, `Username ${dto.username} is taken`, { field: 'username' });
+        throw new AppException(ErrorCode.DUPLICATE, `Username ${dto.username} is taken`, {
+          field: 'username',
+        });
       }
       const now = new Date();
       const u = m.create(User, {
@@ -81,7 +87,12 @@ export class UsersService {
         entityType: 'user',
         entityId: u.id,
         actor,
-        details: { username: u.username, displayName: u.displayName, roles: u.roles, departmentId: u.departmentId },
+        details: {
+          username: u.username,
+          displayName: u.displayName,
+          roles: u.roles,
+          departmentId: u.departmentId,
+        },
       });
       return toUserView(u);
     });
@@ -95,10 +106,12 @@ export class UsersService {
     return this.tx.run(async (m) => {
       const u = await m.findOneBy(User, { id });
       if (!u) throw AppException.notFound('User', id);
-      if (dto.departmentId && dto.departmentId !== u.departmentId) await this.assertDepartment(m, dto.departmentId);
+      if (dto.departmentId && dto.departmentId !== u.departmentId)
+        await this.assertDepartment(m, dto.departmentId);
       const { password: _pw, ...fields } = dto;
       const changes = diffFields(u, fields, ['displayName', 'departmentId', 'active']);
-      const rolesChanged = dto.roles !== undefined && [...dto.roles].sort().join() !== [...u.roles].sort().join();
+      const rolesChanged =
+        dto.roles !== undefined && [...dto.roles].sort().join() !== [...u.roles].sort().join();
       const now = new Date();
       const patch: Partial<User> = { ...fields, updatedAt: now };
       if (passwordHash) patch.passwordHash = passwordHash;
@@ -117,7 +130,12 @@ export class UsersService {
         });
       }
       if (passwordHash) {
-        await this.audit.record(m, { action: 'user.password_changed', entityType: 'user', entityId: id, actor });
+        await this.audit.record(m, {
+          action: 'user.password_changed',
+          entityType: 'user',
+          entityId: id,
+          actor,
+        });
         await this.revokeSessions(m, id, 'password_changed');
       }
       const { active, ...otherChanges } = changes;
@@ -151,13 +169,22 @@ export class UsersService {
    * The first administrator (and its password reset) from the command line:
    * works on any database, demo data or not.
    */
-  async ensureAdmin(username: string, password: string): Promise<{ user: UserView; created: boolean }> {
+  async ensureAdmin(
+    username: string,
+    password: string,
+  ): Promise<{ user: UserView; created: boolean }> {
     const passwordHash = await hashPassword(password);
     return this.tx.run(async (m) => {
       const existing = await m.findOneBy(User, { username });
       if (existing) {
-        const roles = existing.roles.includes(Role.ADMIN) ? existing.roles : [...existing.roles, Role.ADMIN];
-        await m.update(User, { id: existing.id }, { passwordHash, roles, active: true, updatedAt: new Date() });
+        const roles = existing.roles.includes(Role.ADMIN)
+          ? existing.roles
+          : [...existing.roles, Role.ADMIN];
+        await m.update(
+          User,
+          { id: existing.id },
+          { passwordHash, roles, active: true, updatedAt: new Date() },
+        );
         await this.revokeSessions(m, existing.id, 'password_changed');
         await this.audit.record(m, {
           action: 'user.admin_reset',
@@ -224,6 +251,10 @@ export class UsersService {
   }
 
   private async revokeSessions(m: EntityManager, userId: string, reason: string): Promise<void> {
-    await m.update(Session, { userId, revokedAt: IsNull() }, { revokedAt: new Date(), revokedReason: reason });
+    await m.update(
+      Session,
+      { userId, revokedAt: IsNull() },
+      { revokedAt: new Date(), revokedReason: reason },
+    );
   }
 }

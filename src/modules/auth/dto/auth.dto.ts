@@ -24,7 +24,9 @@ export class RefreshDto {
 }
 
 export class LogoutDto {
-  @ApiPropertyOptional({ description: 'Ignored beyond validation: the session of the access token is ended' })
+  @ApiPropertyOptional({
+    description: 'Ignored beyond validation: the session of the access token is ended',
+  })
   @IsOptional()
   @IsString()
   @MaxLength(200)

@@ -13,7 +13,8 @@ import { PageQuery } from 'src/common/paging';
 import { Platform, PLATFORMS } from 'src/modules/channels/channel.entity';
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
-const toBool = ({ value }: { value: unknown }) => (value === 'true' ? true : value === 'false' ? false : value);
+const toBool = ({ value }: { value: unknown }) =>
+  value === 'true' ? true : value === 'false' ? false : value;
 
 export class CreateChannelDto {
   @ApiProperty({ example: '计算机学院微信公众号' })
@@ -32,17 +33,25 @@ export class CreateChannelDto {
   @IsNotEmpty()
   departmentId: string;
 
-  @ApiPropertyOptional({ default: false, description: 'Other departments may target it (e.g. the main account)' })
+  @ApiPropertyOptional({
+    default: false,
+    description: 'Other departments may target it (e.g. the main account)',
+  })
   @IsOptional()
   @IsBoolean()
   acceptsSubmissions?: boolean;
 
-  @ApiPropertyOptional({ description: 'Platform settings, e.g. a webhook {url}', example: { url: 'https://example.edu.cn/hook' } })
+  @ApiPropertyOptional({
+    description: 'Platform settings, e.g. a webhook {url}',
+    example: { url: 'https://example.edu.cn/hook' },
+  })
   @IsOptional()
   @IsObject()
   config?: Record<string, unknown>;
 
-  @ApiPropertyOptional({ description: 'Write-only secrets, e.g. {appId, appSecret} or {secret}; never returned' })
+  @ApiPropertyOptional({
+    description: 'Write-only secrets, e.g. {appId, appSecret} or {secret}; never returned',
+  })
   @IsOptional()
   @IsObject()
   credentials?: Record<string, unknown>;
