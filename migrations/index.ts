@@ -1,4 +1,8 @@
 import { CreatedOrganisationAndAudit1763700000000 } from './1763700000000-CreatedOrganisationAndAudit';
+import { CreatedPostsAndReviews1763800000000 } from './1763800000000-CreatedPostsAndReviews';
 
 /** Every migration, in order. Listed, not globbed, so the app, the CLI and the tests share one set. */
-export const MIGRATIONS = [CreatedOrganisationAndAudit1763700000000];
+export const MIGRATIONS = [
+  CreatedOrganisationAndAudit1763700000000,
+  CreatedPostsAndReviews1763800000000,
+];

@@ -10,6 +10,8 @@ import { AuthModule } from 'src/modules/auth/auth.module';
 import { ChannelsModule } from 'src/modules/channels/channels.module';
 import { DepartmentsModule } from 'src/modules/departments/departments.module';
 import { HealthModule } from 'src/modules/health/health.module';
+import { PostsModule } from 'src/modules/posts/posts.module';
+import { ReviewModule } from 'src/modules/review/review.module';
 import { UsersModule } from 'src/modules/users/users.module';
 
 @Module({})
@@ -41,6 +43,8 @@ export class AppModule {
         UsersModule,
         ChannelsModule,
         HealthModule,
+        PostsModule,
+        ReviewModule,
       ],
       providers: [DemoSeedService],
     };

@@ -2,6 +2,9 @@ import { AuditChainHead, AuditEvent } from 'src/modules/audit/audit-event.entity
 import { RefreshToken, Session } from 'src/modules/auth/session.entity';
 import { Channel } from 'src/modules/channels/channel.entity';
 import { Department } from 'src/modules/departments/department.entity';
+import { Post, PostChannel, PostRevision } from 'src/modules/posts/post.entity';
+import { Publication } from 'src/modules/publishing/publication.entity';
+import { Decision } from 'src/modules/review/decision.entity';
 import { User } from 'src/modules/users/user.entity';
 
 export const ENTITIES = [
@@ -12,4 +15,9 @@ export const ENTITIES = [
   RefreshToken,
   AuditEvent,
   AuditChainHead,
+  Post,
+  PostRevision,
+  PostChannel,
+  Decision,
+  Publication,
 ];

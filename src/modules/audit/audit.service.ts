@@ -4,7 +4,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { currentRequestContext } from 'src/common/request-context';
 import { canonicalJson } from 'src/common/canonical-json';
 import { AuditEvent } from 'src/modules/audit/audit-event.entity';
-import { chainHash, GENESIS_HASH } from 'src/modules/audit/audit-hash';
+import { chainHash, GENESIS_HASH, HASHED_FIELDS, HashedEvent } from 'src/modules/audit/audit-hash';
 
 export interface AuditActor {
   id: string;
@@ -36,7 +36,16 @@ export type VerifyResult =
       found?: string;
     };
 
-const VERIFY_BATCH = 5000;
+const VERIFY_BATCH = 2000;
+
+interface HeadRow {
+  lastEventId: number | string;
+  headHash: string;
+}
+
+type RawEvent = Omit<HashedEvent, 'id'> & { id: number | string; prevHash: string; hash: string };
+
+const SELECT_HASHED = [...HASHED_FIELDS, 'prevHash', 'hash'].join(', ');
 
 @Injectable()
 export class AuditService {
@@ -51,15 +60,10 @@ export class AuditService {
     if (!manager.queryRunner?.isTransactionActive) {
       throw new Error('AuditService.record must run inside a transaction');
     }
-    // Taking the head row with a write first serialises appenders on MySQL
-    // (row X-lock) and on SQLite (RESERVED lock) without lock upgrades.
-    await manager.query('UPDATE audit_chain_head SET lastEventId = lastEventId + 1 WHERE id = 1');
-    const [head] = (await manager.query(
-      'SELECT lastEventId, headHash FROM audit_chain_head WHERE id = 1',
-    )) as { lastEventId: number | string; headHash: string }[];
+    const head = await this.lockHead(manager);
     const ctx = currentRequestContext();
     const event = new AuditEvent();
-    event.id = Number(head.lastEventId);
+    event.id = head.lastEventId + 1;
     event.createdAt = new Date().toISOString();
     event.actorId = input.actor?.id ?? null;
     event.actorRole = input.actor ? input.actor.roles.join(',') : 'system';
@@ -78,27 +82,60 @@ export class AuditService {
     event.prevHash = head.headHash;
     event.hash = chainHash(event.prevHash, event);
     await manager.insert(AuditEvent, event);
-    await manager.query('UPDATE audit_chain_head SET headHash = ? WHERE id = 1', [event.hash]);
+    await manager.query('UPDATE audit_chain_head SET lastEventId = ?, headHash = ? WHERE id = 1', [
+      event.id,
+      event.hash,
+    ]);
     return event;
   }
 
   /**
-   * Recomputes the whole chain in keyset pages (memory stays flat however long
-   * it is) and names the first event that does not match.
+   * Takes the chain head for this transaction. MySQL: a row lock (SELECT … FOR
+   * UPDATE). SQLite: a write first, so the transaction holds the RESERVED lock
+   * before it reads and never needs a lock upgrade that could fail as busy.
+   */
+  private async lockHead(
+    manager: EntityManager,
+  ): Promise<{ lastEventId: number; headHash: string }> {
+    if (this.isMysql) {
+      const [row] = (await manager.query(
+        'SELECT lastEventId, headHash FROM audit_chain_head WHERE id = 1 FOR UPDATE',
+      )) as HeadRow[];
+      return { lastEventId: Number(row.lastEventId), headHash: row.headHash };
+    }
+    await manager.query('UPDATE audit_chain_head SET lastEventId = lastEventId WHERE id = 1');
+    const [row] = (await manager.query(
+      'SELECT lastEventId, headHash FROM audit_chain_head WHERE id = 1',
+    )) as HeadRow[];
+    return { lastEventId: Number(row.lastEventId), headHash: row.headHash };
+  }
+
+  /**
+   * Recomputes the chain up to the head as it stands when verify starts, in
+   * keyset pages (memory stays flat however long it is), yielding between
+   * pages, and names the first event that does not match. Events appended while
+   * it runs are left for the next verify; the head and its event commit
+   * together, so reading the head first never reports a false break.
    */
   async verify(): Promise<VerifyResult> {
-    const repo = this.dataSource.getRepository(AuditEvent);
+    const [headRow] = (await this.dataSource.query(
+      'SELECT lastEventId, headHash FROM audit_chain_head WHERE id = 1',
+    )) as HeadRow[];
+    const head = { lastEventId: Number(headRow.lastEventId), headHash: headRow.headHash };
     let prev = GENESIS_HASH;
     let expectedId = 1;
-    let checked = 0;
-    for (;;) {
-      const batch = await repo
-        .createQueryBuilder('e')
-        .where('e.id >= :from', { from: expectedId })
-        .orderBy('e.id', 'ASC')
-        .limit(VERIFY_BATCH)
-        .getMany();
-      for (const e of batch) {
+    while (expectedId <= head.lastEventId) {
+      const batch = (await this.dataSource.query(
+        `SELECT ${SELECT_HASHED} FROM audit_events WHERE id >= ? AND id <= ? ORDER BY id LIMIT ${VERIFY_BATCH}`,
+        [expectedId, head.lastEventId],
+      )) as RawEvent[];
+      if (batch.length === 0) break;
+      for (const raw of batch) {
+        const e = { ...raw, id: Number(raw.id) } as HashedEvent & {
+          prevHash: string;
+          hash: string;
+        };
+        const checked = expectedId - 1;
         if (e.id !== expectedId) {
           return {
             ok: false,
@@ -130,21 +167,27 @@ export class AuditService {
         }
         prev = e.hash;
         expectedId++;
-        checked++;
       }
-      if (batch.length < VERIFY_BATCH) break;
+      await new Promise((r) => setImmediate(r));
     }
-    const [head] = (await this.dataSource.query(
-      'SELECT lastEventId, headHash FROM audit_chain_head WHERE id = 1',
-    )) as { lastEventId: number | string; headHash: string }[];
-    if (Number(head.lastEventId) !== checked || head.headHash !== prev) {
+    const checked = expectedId - 1;
+    if (checked !== head.lastEventId) {
+      return { ok: false, checked, brokenAt: expectedId, reason: `event ${expectedId} is missing` };
+    }
+    if (prev !== head.headHash) {
       return {
         ok: false,
         checked,
-        brokenAt: checked + 1,
-        reason: `chain head records ${head.lastEventId} events ending in ${head.headHash}; the table holds ${checked} ending in ${prev}`,
+        brokenAt: checked,
+        reason: 'the chain head does not match the last event',
+        expected: head.headHash,
+        found: prev,
       };
     }
     return { ok: true, checked, headHash: prev };
+  }
+
+  private get isMysql(): boolean {
+    return this.dataSource.options.type === 'mysql';
   }
 }

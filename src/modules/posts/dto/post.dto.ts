@@ -1,0 +1,123 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  ArrayUnique,
+  IsArray,
+  IsIn,
+  IsInt,
+  IsISO8601,
+  IsNotEmpty,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Max,
+  MaxLength,
+  Min,
+  ValidateIf,
+} from 'class-validator';
+import { PageQuery } from 'src/common/paging';
+import { POST_STATES, PostState } from 'src/modules/review/post-state-machine';
+
+export const LIMITS = { title: 64, summary: 120, body: 200_000, channels: 20 } as const;
+
+const httpUrl = { protocols: ['http', 'https'], require_protocol: true, require_tld: false };
+
+export class CreatePostDto {
+  @ApiProperty({ maxLength: LIMITS.title, example: '我校举办2026年秋季运动会' })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(LIMITS.title)
+  title: string;
+
+  @ApiPropertyOptional({ maxLength: LIMITS.summary })
+  @IsOptional()
+  @IsString()
+  @MaxLength(LIMITS.summary)
+  summary?: string | null;
+
+  @ApiProperty({ description: 'HTML; sanitised to an allow-list on write', maxLength: LIMITS.body })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(LIMITS.body)
+  body: string;
+
+  @ApiPropertyOptional({ description: 'http(s) URL of the cover image' })
+  @IsOptional()
+  @IsUrl(httpUrl)
+  @MaxLength(1024)
+  coverImageUrl?: string | null;
+
+  @ApiProperty({ type: [String], description: 'Target channels (at least one)' })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(LIMITS.channels)
+  @ArrayUnique()
+  @IsString({ each: true })
+  channelIds: string[];
+
+  @ApiPropertyOptional({ description: 'ISO 8601; publish no earlier than this' })
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  publishAt?: string | null;
+}
+
+/** Every field optional; `null` clears summary, coverImageUrl or publishAt. */
+export class UpdatePostDto {
+  @ApiPropertyOptional({ maxLength: LIMITS.title })
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(LIMITS.title)
+  title?: string;
+
+  @ApiPropertyOptional({ maxLength: LIMITS.summary, nullable: true })
+  @ValidateIf((_, v) => v !== undefined && v !== null)
+  @IsString()
+  @MaxLength(LIMITS.summary)
+  summary?: string | null;
+
+  @ApiPropertyOptional({ maxLength: LIMITS.body })
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(LIMITS.body)
+  body?: string;
+
+  @ApiPropertyOptional({ nullable: true })
+  @ValidateIf((_, v) => v !== undefined && v !== null)
+  @IsUrl(httpUrl)
+  @MaxLength(1024)
+  coverImageUrl?: string | null;
+
+  @ApiPropertyOptional({ type: [String] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(LIMITS.channels)
+  @ArrayUnique()
+  @IsString({ each: true })
+  channelIds?: string[];
+
+  @ApiPropertyOptional({ nullable: true })
+  @ValidateIf((_, v) => v !== undefined && v !== null)
+  @IsISO8601({ strict: true })
+  publishAt?: string | null;
+}
+
+export class ListPostsQuery extends PageQuery {
+  @IsOptional() @IsIn(POST_STATES) state?: PostState;
+  @IsOptional() @IsString() @MaxLength(36) departmentId?: string;
+  @IsOptional() @IsString() @MaxLength(36) channelId?: string;
+  @IsOptional() @IsString() @MaxLength(36) authorId?: string;
+  /** Text search in titles. */
+  @IsOptional() @IsString() @MaxLength(64) q?: string;
+  @IsOptional() @IsISO8601({ strict: true }) createdFrom?: string;
+  @IsOptional() @IsISO8601({ strict: true }) createdTo?: string;
+}
+
+export class DiffQuery {
+  @Type(() => Number) @IsInt() @Min(1) @Max(100000) from: number;
+  @Type(() => Number) @IsInt() @Min(1) @Max(100000) to: number;
+}

@@ -1,0 +1,51 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+
+export type PublicationStatus =
+  'queued' | 'sending' | 'published' | 'failed' | 'retracting' | 'retracted' | 'cancelled';
+
+/** One post on one channel: the durable outbox row the publisher executes. */
+@Entity('publications')
+export class Publication {
+  @PrimaryColumn({ type: 'varchar', length: 36 })
+  id: string;
+
+  @Column({ type: 'varchar', length: 36 })
+  postId: string;
+
+  @Column({ type: 'varchar', length: 36 })
+  channelId: string;
+
+  /** The approved revision: exactly what goes out. */
+  @Column({ type: 'varchar', length: 36 })
+  revisionId: string;
+
+  @Column({ type: 'varchar', length: 64 })
+  contentHash: string;
+
+  @Column({ type: 'varchar', length: 16 })
+  status: PublicationStatus;
+
+  @Column({ type: 'int' })
+  attempts: number;
+
+  @Column({ type: 'datetime', precision: 3, nullable: true })
+  nextAttemptAt: Date | null;
+
+  @Column({ type: 'text', nullable: true })
+  lastError: string | null;
+
+  @Column({ type: 'varchar', length: 255, nullable: true })
+  externalId: string | null;
+
+  @Column({ type: 'varchar', length: 1024, nullable: true })
+  url: string | null;
+
+  @Column({ type: 'datetime', precision: 3, nullable: true })
+  publishedAt: Date | null;
+
+  @Column({ type: 'datetime', precision: 3 })
+  createdAt: Date;
+
+  @Column({ type: 'datetime', precision: 3 })
+  updatedAt: Date;
+}

@@ -1,0 +1,320 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
+import { Brackets, DataSource, EntityManager, In } from 'typeorm';
+import { AppException } from 'src/common/app.exception';
+import { AuthUser, hasRole } from 'src/common/auth-user';
+import { ErrorCode } from 'src/common/error-code';
+import { pageWindow } from 'src/common/paging';
+import { Role } from 'src/common/roles';
+import { Transactions } from 'src/database/transactions';
+import { AuditService } from 'src/modules/audit/audit.service';
+import { Post, PostRevision } from 'src/modules/posts/post.entity';
+import { PostsService } from 'src/modules/posts/posts.service';
+import { Publication } from 'src/modules/publishing/publication.entity';
+import { Decision } from 'src/modules/review/decision.entity';
+import { AttestationDto, InboxQuery } from 'src/modules/review/dto/decision.dto';
+import {
+  decide,
+  PostAction,
+  PostState,
+  TransitionRow,
+} from 'src/modules/review/post-state-machine';
+
+/** What a person's act brings with it. */
+export interface ActInput {
+  revisionId?: string;
+  comment?: string;
+  reason?: string;
+  attestation?: AttestationDto;
+}
+
+const PAST_TENSE: Record<Exclude<PostAction, 'publish'>, string> = {
+  submit: 'post.submitted',
+  approve: 'post.approved',
+  reject: 'post.rejected',
+  withdraw: 'post.withdrawn',
+  archive: 'post.archived',
+  retract: 'post.retracted',
+};
+
+const ATTESTATION_FIELDS = ['factual', 'sourced', 'noSensitiveContent', 'imagesLicensed'] as const;
+
+/** Actions that bind to the revision the actor read. */
+const BINDS_REVISION: ReadonlySet<PostAction> = new Set(['submit', 'approve', 'reject']);
+
+@Injectable()
+export class ReviewService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly tx: Transactions,
+    private readonly audit: AuditService,
+    private readonly posts: PostsService,
+  ) {}
+
+  /**
+   * One move of the state machine as one transaction: the guarded update of the
+   * post, the decision row, publication rows on final approval, the audit event.
+   * Of concurrent acts on one post exactly one passes the guard; the rest get 409.
+   */
+  act(
+    postId: string,
+    action: Exclude<PostAction, 'publish'>,
+    user: AuthUser,
+    input: ActInput = {},
+  ) {
+    return this.tx.run(async (m) => {
+      const post = await this.posts.visiblePost(m, postId, user);
+      const verdict = decide({
+        post,
+        action,
+        actor: user,
+        level2ReviewerId: post.deptApproverId,
+      });
+      if (!verdict.ok)
+        throw new AppException(verdict.code, verdict.message, { state: post.state, action });
+      const row = verdict.row;
+      if (BINDS_REVISION.has(action) && input.revisionId !== post.currentRevisionId) {
+        throw this.stale(post);
+      }
+      if (action === 'submit') this.assertAttested(input.attestation);
+      if (row.needsReason && !input.reason?.trim()) {
+        throw new AppException(ErrorCode.VALIDATION_FAILED, 'A reason is required', [
+          { field: 'reason', errors: ['reason is required'] },
+        ]);
+      }
+      const rev = await m.findOneByOrFail(PostRevision, { id: post.currentRevisionId! });
+      if (action === 'submit') await this.posts.assertTargets(m, user, rev.channelIds);
+
+      const now = new Date();
+      const round = action === 'submit' ? post.round + 1 : post.round;
+      const deptApproverId =
+        action === 'approve' && row.level === 2
+          ? user.id
+          : action === 'submit' || action === 'withdraw'
+            ? null
+            : post.deptApproverId;
+      await this.guardedMove(m, post, row.to, { round, deptApproverId, now });
+
+      let decision: Decision | undefined;
+      if (row.level) {
+        decision = Object.assign(new Decision(), {
+          id: randomUUID(),
+          postId: post.id,
+          round,
+          revisionId: rev.id,
+          revisionNumber: rev.number,
+          contentHash: rev.contentHash,
+          level: row.level,
+          outcome: action === 'reject' ? 'reject' : 'approve',
+          reviewerId: user.id,
+          reviewerRoles: user.roles.join(','),
+          comment: input.reason ?? input.comment ?? null,
+          attestation: action === 'submit' ? this.attestationRecord(input.attestation) : null,
+          createdAt: now,
+        });
+        await m.insert(Decision, decision);
+      }
+
+      let publicationIds: string[] | undefined;
+      if (row.to === 'approved') publicationIds = await this.queuePublications(m, post, rev, now);
+      let retraction: Record<string, number> | undefined;
+      if (action === 'retract') retraction = await this.stopPublications(m, post.id, now);
+
+      await this.audit.record(m, {
+        action: PAST_TENSE[action],
+        entityType: 'post',
+        entityId: post.id,
+        actor: user,
+        fromState: post.state,
+        toState: row.to,
+        revisionId: rev.id,
+        contentHash: rev.contentHash,
+        comment: input.reason ?? input.comment ?? null,
+        details: {
+          revisionNumber: rev.number,
+          round,
+          ...(row.level ? { level: row.level, decisionId: decision!.id } : {}),
+          ...(decision?.attestation ? { attestation: decision.attestation } : {}),
+          ...(publicationIds ? { publicationIds } : {}),
+          ...(retraction ? { publications: retraction } : {}),
+        },
+      });
+      Object.assign(post, {
+        state: row.to,
+        version: post.version + 1,
+        round,
+        deptApproverId,
+        stateChangedAt: now,
+        updatedAt: now,
+      });
+      return this.posts.view(m, post, user);
+    });
+  }
+
+  /** Posts waiting for the caller's decision, oldest first, with how long each has waited. */
+  async inbox(user: AuthUser, q: InboxQuery) {
+    const { skip, take, page, pageSize } = pageWindow(q);
+    const base = () => {
+      const qb = this.dataSource
+        .getRepository(Post)
+        .createQueryBuilder('p')
+        .where('p.authorId != :me', { me: user.id });
+      const clauses: string[] = [];
+      if (hasRole(user, Role.DEPT_REVIEWER))
+        clauses.push("(p.state = 'pending_dept_review' AND p.departmentId = :dept)");
+      if (hasRole(user, Role.PROPAGANDA_REVIEWER)) {
+        clauses.push(
+          "(p.state = 'pending_final_review' AND (p.deptApproverId IS NULL OR p.deptApproverId != :me))",
+        );
+      }
+      qb.andWhere(
+        new Brackets((w) =>
+          w.where(clauses.length ? clauses.join(' OR ') : '1 = 0', { dept: user.departmentId }),
+        ),
+      );
+      return qb;
+    };
+    const [posts, total] = await base()
+      .orderBy('p.stateChangedAt', 'ASC')
+      .addOrderBy('p.id', 'ASC')
+      .skip(skip)
+      .take(take)
+      .getManyAndCount();
+    const counts = (await base()
+      .select('p.state', 'state')
+      .addSelect('COUNT(*)', 'n')
+      .groupBy('p.state')
+      .getRawMany()) as {
+      state: PostState;
+      n: number | string;
+    }[];
+    const people = await this.posts.people(
+      this.dataSource.manager,
+      posts.map((p) => p.authorId),
+    );
+    const now = Date.now();
+    return {
+      items: posts.map((p) => ({
+        ...this.posts.summary(p),
+        author: people.get(p.authorId) ?? null,
+        level: p.state === 'pending_dept_review' ? 2 : 3,
+        waitingSeconds: Math.max(0, Math.floor((now - p.stateChangedAt.getTime()) / 1000)),
+      })),
+      total,
+      page,
+      pageSize,
+      counts: Object.fromEntries(counts.map((c) => [c.state, Number(c.n)])),
+    };
+  }
+
+  /** The guarded UPDATE: it moves the post only if nobody moved it since we read it. */
+  private async guardedMove(
+    m: EntityManager,
+    post: Post,
+    to: PostState,
+    s: { round: number; deptApproverId: string | null; now: Date },
+  ): Promise<void> {
+    const res = await m
+      .createQueryBuilder()
+      .update(Post)
+      .set({
+        state: to,
+        version: () => 'version + 1',
+        round: s.round,
+        deptApproverId: s.deptApproverId,
+        stateChangedAt: s.now,
+        updatedAt: s.now,
+      })
+      .where('id = :id AND state = :state AND version = :version', {
+        id: post.id,
+        state: post.state,
+        version: post.version,
+      })
+      .execute();
+    if (res.affected === 1) return;
+    const fresh = await m.findOneByOrFail(Post, { id: post.id });
+    if (fresh.currentRevisionId !== post.currentRevisionId) throw this.stale(fresh);
+    throw new AppException(
+      ErrorCode.INVALID_STATE,
+      `The post is now ${fresh.state}; someone acted on it first`,
+      {
+        state: fresh.state,
+      },
+    );
+  }
+
+  private stale(post: Post): AppException {
+    return new AppException(
+      ErrorCode.STALE_REVISION,
+      `The post's current revision is ${post.currentRevisionNumber}; read it before deciding`,
+      {
+        currentRevisionId: post.currentRevisionId,
+        currentRevisionNumber: post.currentRevisionNumber,
+      },
+    );
+  }
+
+  private assertAttested(a: AttestationDto | undefined): void {
+    const missing = ATTESTATION_FIELDS.filter((f) => a?.[f] !== true);
+    if (missing.length) {
+      throw new AppException(
+        ErrorCode.ATTESTATION_REQUIRED,
+        'The self-review (一审) needs every attestation confirmed',
+        { missing },
+      );
+    }
+  }
+
+  private attestationRecord(a: AttestationDto | undefined): Record<string, boolean> {
+    return Object.fromEntries(ATTESTATION_FIELDS.map((f) => [f, a?.[f] === true]));
+  }
+
+  /** One outbox row per target channel, carrying the approved revision and its hash. */
+  private async queuePublications(
+    m: EntityManager,
+    post: Post,
+    rev: PostRevision,
+    now: Date,
+  ): Promise<string[]> {
+    const rows = rev.channelIds.map((channelId) =>
+      Object.assign(new Publication(), {
+        id: randomUUID(),
+        postId: post.id,
+        channelId,
+        revisionId: rev.id,
+        contentHash: rev.contentHash,
+        status: 'queued',
+        attempts: 0,
+        nextAttemptAt: rev.publishAt && rev.publishAt > now ? rev.publishAt : now,
+        lastError: null,
+        externalId: null,
+        url: null,
+        publishedAt: null,
+        createdAt: now,
+        updatedAt: now,
+      }),
+    );
+    await m.insert(Publication, rows);
+    return rows.map((r) => r.id);
+  }
+
+  /** 撤稿: what has not gone out is cancelled; what has is marked for taking down. */
+  private async stopPublications(
+    m: EntityManager,
+    postId: string,
+    now: Date,
+  ): Promise<Record<string, number>> {
+    const cancelled = await m.update(
+      Publication,
+      { postId, status: In(['queued', 'failed']) },
+      { status: 'cancelled', nextAttemptAt: null, updatedAt: now },
+    );
+    const retracting = await m.update(
+      Publication,
+      { postId, status: In(['published', 'sending']) },
+      { status: 'retracting', nextAttemptAt: now, updatedAt: now },
+    );
+    return { cancelled: cancelled.affected ?? 0, retracting: retracting.affected ?? 0 };
+  }
+}
