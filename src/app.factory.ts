@@ -21,7 +21,8 @@ export async function createApp(config: AppConfig): Promise<NestExpressApplicati
   app.useLogger(app.get(Logger));
   app.set('trust proxy', config.trustProxy);
   app.use(assignRequestId);
-  app.use(helmet());
+  // No upgrade-insecure-requests: installs on a campus network often serve plain HTTP internally.
+  app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
   app.enableCors({ origin: config.corsOrigins, exposedHeaders: ['x-request-id', 'Retry-After'] });
   app.useBodyParser('json', { limit: config.bodyLimit });
   app.useBodyParser('text', { limit: config.bodyLimit, type: 'text/plain' });

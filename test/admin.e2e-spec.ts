@@ -44,7 +44,13 @@ describe('administration of departments, users and channels', () => {
       .patch(`/api/v1/departments/${id}`)
       .set(admin())
       .send({ name: '外国语学院（新）' });
-    expect(updated.body.name).toBe('外国语学院（新）');
+    expect(updated.body).toMatchObject({
+      id,
+      name: '外国语学院（新）',
+      code: 'FL',
+      isPropaganda: false,
+      active: true,
+    });
     const gone = await request(t.http).delete(`/api/v1/departments/${id}`).set(admin());
     expect(gone.body.active).toBe(false);
     const events = await eventsFor(id);
@@ -110,6 +116,41 @@ describe('administration of departments, users and channels', () => {
     const all = JSON.stringify(events);
     expect(all).not.toContain('another-secret-pw');
     expect(all).not.toContain('argon2');
+  });
+
+  it('answers PATCH with the whole record, and treats usernames and codes case-insensitively', async () => {
+    const d = await org.department({ code: 'mixedCase' });
+    expect(d.code).toBe('MIXEDCASE');
+    const u = await org.user([Role.EDITOR], d.id, { username: 'Li.Ming' });
+    expect(u.username).toBe('li.ming');
+    const patched = await request(t.http)
+      .patch(`/api/v1/users/${u.id}`)
+      .set(admin())
+      .send({ displayName: '李明' });
+    expect(patched.body).toMatchObject({
+      id: u.id,
+      username: 'li.ming',
+      displayName: '李明',
+      roles: ['editor'],
+      departmentId: d.id,
+      active: true,
+    });
+    expect(patched.body.passwordHash).toBeUndefined();
+    const login = await request(t.http)
+      .post('/api/v1/auth/login')
+      .send({ username: 'LI.MING', password: 'correct-horse-battery' });
+    expect(login.status).toBe(200);
+    const dup = await request(t.http)
+      .post('/api/v1/users')
+      .set(admin())
+      .send({
+        username: 'li.MING',
+        displayName: 'x',
+        password: 'long-enough-pw',
+        roles: ['editor'],
+        departmentId: d.id,
+      });
+    expect(dup.status).toBe(409);
   });
 
   it('refuses a user in an unknown department and an admin deactivating itself', async () => {
@@ -189,6 +230,19 @@ describe('administration of departments, users and channels', () => {
     const again = await request(t.http).get(`/api/v1/channels/${created.body.id}`).set(admin());
     expect(again.text).not.toContain(created.body.generatedSecret.slice(6));
     expect(again.body.generatedSecret).toBeUndefined();
+    // Changing other credentials keeps the signing secret the receiver already holds.
+    const patched = await request(t.http)
+      .patch(`/api/v1/channels/${created.body.id}`)
+      .set(admin())
+      .send({ credentials: { note: 'rotated token' }, name: '推送2' });
+    expect(patched.body).toMatchObject({
+      name: '推送2',
+      platform: 'webhook',
+      hasCredentials: true,
+    });
+    const { ChannelsService } = await import('src/modules/channels/channels.service');
+    const stored = await t.app.get(ChannelsService).credentialsOf(created.body.id);
+    expect(stored).toEqual({ note: 'rotated token', secret: created.body.generatedSecret });
     const noUrl = await request(t.http)
       .post('/api/v1/channels')
       .set(admin())

@@ -78,6 +78,23 @@ describe('the audit chain', () => {
     expect(res.brokenAt).toBe(Number(last.id));
   });
 
+  it('detects an event written past the chain head', async () => {
+    const [head] = await db.query(
+      'SELECT lastEventId, headHash FROM audit_chain_head WHERE id = 1',
+    );
+    const next = Number(head.lastEventId) + 1;
+    await db.query(
+      "INSERT INTO audit_events (id, createdAt, action, entityType, prevHash, hash) VALUES (?, '2026-01-01T00:00:00.000Z', 'forged', 'x', ?, ?)",
+      [next, head.headHash, 'f'.repeat(64)],
+    );
+    try {
+      const res = await verify();
+      expect(res).toMatchObject({ ok: false, brokenAt: next });
+    } finally {
+      await db.query('DELETE FROM audit_events WHERE id = ?', [next]);
+    }
+  });
+
   it('lets only auditors and propaganda reviewers read the log', async () => {
     const d = await org.department();
     const editor = await org.user([Role.EDITOR], d.id);

@@ -66,6 +66,15 @@ describe('sign-in', () => {
     expect(res.status).toBe(429);
     expect(res.body.code).toBe('THROTTLED');
     expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+    const auditor = await org.user([Role.AUDITOR], deptId);
+    const events = await request(t.http)
+      .get('/api/v1/audit/events?action=auth.login_failed&limit=500')
+      .set(bearer(auditor.token));
+    const throttled = events.body.items.filter(
+      (e: { details: { username: string; reason: string } }) =>
+        e.details.username === u.username && e.details.reason === 'throttled',
+    );
+    expect(throttled).toHaveLength(1);
     // Other users are not affected by one username's failures.
     const other = await org.user([Role.EDITOR], deptId);
     expect((await signIn(other.username)).status).toBe(200);

@@ -13,8 +13,3 @@ export interface AuthUser {
 export function hasRole(user: Pick<AuthUser, 'roles'>, ...roles: Role[]): boolean {
   return roles.some((r) => user.roles.includes(r));
 }
-
-/** The role an audit event names: the most senior role the actor holds for the act. */
-export function primaryRole(user: Pick<AuthUser, 'roles'>): string {
-  return user.roles.join(',');
-}

@@ -171,6 +171,25 @@ export class AuditService {
       await new Promise((r) => setImmediate(r));
     }
     const checked = expectedId - 1;
+    const [{ maxId }] = (await this.dataSource.query(
+      'SELECT MAX(id) AS maxId FROM audit_events',
+    )) as {
+      maxId: number | string | null;
+    }[];
+    if (maxId !== null && Number(maxId) > head.lastEventId) {
+      // Appended after we read the head, or written past it by hand: only the latter is a break.
+      const [{ nowHead }] = (await this.dataSource.query(
+        'SELECT lastEventId AS nowHead FROM audit_chain_head WHERE id = 1',
+      )) as { nowHead: number | string }[];
+      if (Number(maxId) > Number(nowHead)) {
+        return {
+          ok: false,
+          checked,
+          brokenAt: Number(nowHead) + 1,
+          reason: 'events exist beyond the chain head',
+        };
+      }
+    }
     if (checked !== head.lastEventId) {
       return { ok: false, checked, brokenAt: expectedId, reason: `event ${expectedId} is missing` };
     }

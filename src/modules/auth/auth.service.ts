@@ -71,9 +71,15 @@ export class AuthService {
   }
 
   /** Checks a username and password (the local strategy calls this). Failures are throttled and audited. */
-  async validateCredentials(username: string, password: string): Promise<User> {
+  async validateCredentials(given: string, password: string): Promise<User> {
+    const username = given.trim().toLowerCase();
     const ip = currentRequestContext()?.ip ?? null;
-    this.throttle.assertAllowed(username, ip);
+    try {
+      this.throttle.assertAllowed(username, ip);
+    } catch (refusal) {
+      await this.recordFailure(username, null, 'throttled');
+      throw refusal;
+    }
     const user = await this.dataSource
       .getRepository(User)
       .createQueryBuilder('u')
@@ -83,22 +89,27 @@ export class AuthService {
     const ok = await verifyPassword(user?.passwordHash, password);
     if (!user || !ok || !user.active) {
       this.throttle.recordFailure(username, ip);
-      await this.tx.run((m) =>
-        this.audit.record(m, {
-          action: 'auth.login_failed',
-          entityType: 'user',
-          entityId: user?.id ?? null,
-          actor: null,
-          details: {
-            username,
-            reason: !user ? 'unknown_user' : !ok ? 'wrong_password' : 'inactive_user',
-          },
-        }),
+      await this.recordFailure(
+        username,
+        user?.id ?? null,
+        !user ? 'unknown_user' : !ok ? 'wrong_password' : 'inactive_user',
       );
       throw new AppException(ErrorCode.INVALID_CREDENTIALS, 'Username or password is wrong');
     }
     this.throttle.recordSuccess(username);
     return user;
+  }
+
+  private recordFailure(username: string, userId: string | null, reason: string): Promise<unknown> {
+    return this.tx.run((m) =>
+      this.audit.record(m, {
+        action: 'auth.login_failed',
+        entityType: 'user',
+        entityId: userId,
+        actor: null,
+        details: { username, reason },
+      }),
+    );
   }
 
   /** Opens a session for a user whose credentials were checked. */

@@ -218,8 +218,14 @@ export class ChannelsService {
       ]);
       if (Object.keys(changes).length === 0 && credentials === undefined) return toChannelView(c);
       const patch: Partial<Channel> = { ...fields, updatedAt: new Date() };
-      if (credentials !== undefined)
-        patch.credentials = this.cipher.encrypt(id, checked.credentials ?? credentials);
+      if (credentials !== undefined) {
+        let next = checked.credentials ?? credentials;
+        // A webhook's signing secret survives a credentials change that does not name a new one.
+        if (c.platform === 'webhook' && next.secret === undefined && c.credentials) {
+          next = { ...next, secret: this.cipher.decrypt(id, c.credentials).secret };
+        }
+        patch.credentials = this.cipher.encrypt(id, next);
+      }
       await m.update(Channel, { id }, patch as QueryDeepPartialEntity<Channel>);
       Object.assign(c, patch);
       const { active, ...otherChanges } = changes;

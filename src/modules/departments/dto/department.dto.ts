@@ -13,7 +13,11 @@ export class CreateDepartmentDto {
   @MaxLength(100)
   name: string;
 
-  @ApiProperty({ example: 'CS', description: 'Short unique code: letters, digits, _ and -' })
+  @ApiProperty({
+    example: 'CS',
+    description: 'Short unique code: letters, digits, _ and -; stored in upper case',
+  })
+  @Transform(({ value }) => (typeof value === 'string' ? value.trim().toUpperCase() : value))
   @IsString()
   @Matches(/^[A-Za-z0-9_-]{1,32}$/, { message: 'code must be 1-32 letters, digits, _ or -' })
   code: string;

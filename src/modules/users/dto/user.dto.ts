@@ -19,7 +19,8 @@ import { Role } from 'src/common/roles';
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 
 export class CreateUserDto {
-  @ApiProperty({ example: 'zhangsan' })
+  @ApiProperty({ example: 'zhangsan', description: 'Case-insensitive; stored in lower case' })
+  @Transform(({ value }) => (typeof value === 'string' ? value.trim().toLowerCase() : value))
   @IsString()
   @Matches(/^[A-Za-z0-9_.-]{3,64}$/, { message: 'username must be 3-64 letters, digits, _ . or -' })
   username: string;
