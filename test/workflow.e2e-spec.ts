@@ -259,6 +259,73 @@ describe('the three-review workflow', () => {
     });
   });
 
+  describe('separation of duties across rounds and channels', () => {
+    it('a returned post resubmitted unchanged keeps the level-2 reviewer out of level 3', async () => {
+      const editorProp = await c.org.user(['editor' as never], c.prop.id);
+      const p = await flow.create(editorProp, [c.channels.propOnly.id]);
+      expectOk(await flow.submit(editorProp, p));
+      expectOk(await flow.approve(c.people.propHead, p)); // level 2
+      expectOk(await flow.reject(c.people.prop, p)); // level 3 returns it
+      expectOk(await flow.submit(editorProp, p)); // same revision, round 2
+      const propDeptHead = await c.org.user(['dept_reviewer' as never], c.prop.id);
+      expectOk(await flow.approve(propDeptHead, p)); // a different level-2 reviewer
+      const res = await flow.approve(c.people.propHead, p);
+      expect(res.status).toBe(403);
+      expect(res.body.code).toBe('SELF_REVIEW');
+      // The level-3 reviewer of round 1 may decide again at level 3: same level, same person.
+      expect((await flow.approve(c.people.prop, p)).body.state).toBe('approved');
+    });
+
+    it('a channel deactivated during review stops the final approval with a reason', async () => {
+      const ch = await c.org.channel(c.school.id);
+      const p = await flow.create(c.people.editor, [ch.id]);
+      expectOk(await flow.submit(c.people.editor, p));
+      expectOk(await flow.approve(c.people.head, p));
+      await request(t.http)
+        .delete(`/api/v1/channels/${ch.id}`)
+        .set(bearer(t.adminToken))
+        .expect(200);
+      const res = await flow.approve(c.people.prop, p);
+      expect(res.status).toBe(422);
+      expect(res.body.code).toBe('CHANNEL_NOT_ALLOWED');
+      expect((await flow.get(c.people.auditor, p.id)).body.state).toBe('pending_final_review');
+      expect((await flow.reject(c.people.prop, p, '频道已停用')).body.state).toBe('returned');
+    });
+
+    it('an author who is no longer an editor cannot edit or submit', async () => {
+      const writer = await c.org.user(['editor' as never], c.school.id);
+      const p = await flow.create(writer, [c.channels.schoolSite.id]);
+      await request(t.http)
+        .patch(`/api/v1/users/${writer.id}`)
+        .set(bearer(t.adminToken))
+        .send({ roles: ['auditor'] })
+        .expect(200);
+      expect((await flow.submit(writer, p)).status).toBe(403);
+      const edit = await request(t.http)
+        .patch(`/api/v1/posts/${p.id}`)
+        .set(bearer(writer.token))
+        .send({ title: '改' });
+      expect(edit.status).toBe(403);
+    });
+
+    it('tells each caller what it may do now', async () => {
+      const p = await flow.create(c.people.editor, [c.channels.schoolSite.id]);
+      expect((await flow.get(c.people.editor, p.id)).body.allowedActions.sort()).toEqual([
+        'archive',
+        'edit',
+        'submit',
+      ]);
+      expect((await flow.get(c.people.head, p.id)).body.allowedActions).toEqual([]);
+      expectOk(await flow.submit(c.people.editor, p));
+      expect((await flow.get(c.people.head, p.id)).body.allowedActions.sort()).toEqual([
+        'approve',
+        'reject',
+      ]);
+      expect((await flow.get(c.people.prop, p.id)).body.allowedActions).toEqual([]);
+      expect((await flow.get(c.people.editor, p.id)).body.allowedActions).toEqual(['withdraw']);
+    });
+  });
+
   describe('revisions', () => {
     it('a decision on a stale revision is 409 STALE_REVISION and changes nothing', async () => {
       const p = await flow.create(c.people.editor, [c.channels.schoolSite.id]);
@@ -353,6 +420,24 @@ describe('the three-review workflow', () => {
       expect(missing.status).toBe(404);
     });
 
+    it('refuses null for a required field on PATCH, and null clears an optional one', async () => {
+      const p = await flow.create(c.people.editor, [c.channels.schoolSite.id]);
+      for (const field of ['title', 'body', 'channelIds']) {
+        const res = await request(t.http)
+          .patch(`/api/v1/posts/${p.id}`)
+          .set(bearer(c.people.editor.token))
+          .send({ [field]: null });
+        expect(res.status).toBe(400);
+        expect(res.body.details[0].field).toBe(field);
+      }
+      const cleared = await request(t.http)
+        .patch(`/api/v1/posts/${p.id}`)
+        .set(bearer(c.people.editor.token))
+        .send({ summary: null });
+      expect(cleared.status).toBe(200);
+      expect(cleared.body.currentRevision).toMatchObject({ number: 2, summary: null });
+    });
+
     it('enforces the content limits with field errors', async () => {
       const cases = [
         { title: '标'.repeat(65) },
@@ -444,6 +529,11 @@ describe('the three-review workflow', () => {
         (await q(`${qs}&departmentId=${c.school.id}&authorId=${c.people.editor.id}`)).length,
       ).toBe(2);
       expect(await q(`${qs}&createdFrom=2999-01-01T00:00:00Z`)).toEqual([]);
+      const pct = await flow.create(c.people.editor, [c.channels.schoolSite.id], {
+        title: `${tag} 增长50%_完成`,
+      });
+      expect(await q(`q=${encodeURIComponent(`${tag} 增长50%_`)}`)).toEqual([pct.id]);
+      expect(await q(`q=${encodeURIComponent(`${tag}%甲`)}`)).toEqual([]);
       expect(
         (
           await request(t.http)

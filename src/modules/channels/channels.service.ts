@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { likeContains } from 'src/common/like';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { EntityManager, Repository } from 'typeorm';
@@ -117,7 +118,7 @@ export class ChannelsService {
       .orderBy('c.name', 'ASC')
       .skip(skip)
       .take(take);
-    if (q.q) qb.andWhere('c.name LIKE :q', { q: `%${q.q}%` });
+    if (q.q) qb.andWhere("c.name LIKE :q ESCAPE '!'", { q: likeContains(q.q) });
     if (q.departmentId) qb.andWhere('c.departmentId = :d', { d: q.departmentId });
     if (q.platform) qb.andWhere('c.platform = :p', { p: q.platform });
     if (q.active !== undefined) qb.andWhere('c.active = :a', { a: q.active });

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { likeContains } from 'src/common/like';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { Repository } from 'typeorm';
@@ -31,7 +32,10 @@ export class DepartmentsService {
       .orderBy('d.code', 'ASC')
       .skip(skip)
       .take(take);
-    if (q.q) qb.andWhere('(d.name LIKE :q OR d.code LIKE :q)', { q: `%${q.q}%` });
+    if (q.q)
+      qb.andWhere("(d.name LIKE :q ESCAPE '!' OR d.code LIKE :q ESCAPE '!')", {
+        q: likeContains(q.q),
+      });
     if (q.active !== undefined) qb.andWhere('d.active = :active', { active: q.active });
     const [items, total] = await qb.getManyAndCount();
     return { items, total, page, pageSize };

@@ -45,7 +45,7 @@ export function normaliseContent(input: {
     title,
     summary,
     body,
-    coverImageUrl: input.coverImageUrl?.trim() || null,
+    coverImageUrl: input.coverImageUrl?.normalize('NFC').trim() || null,
     channelIds: [...new Set(input.channelIds)].sort(),
     publishAt,
   };

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { likeContains } from 'src/common/like';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager, In } from 'typeorm';
@@ -18,7 +19,12 @@ import { Post, PostChannel, PostRevision } from 'src/modules/posts/post.entity';
 import { diffRevisions } from 'src/modules/posts/revision-diff';
 import { Publication } from 'src/modules/publishing/publication.entity';
 import { Decision } from 'src/modules/review/decision.entity';
-import { allowedActions, isEditable } from 'src/modules/review/post-state-machine';
+import {
+  allowedActions,
+  decide,
+  isEditable,
+  POST_ACTIONS,
+} from 'src/modules/review/post-state-machine';
 import { User } from 'src/modules/users/user.entity';
 
 export interface RevisionView {
@@ -113,8 +119,9 @@ export class PostsService {
   update(id: string, dto: UpdatePostDto, user: AuthUser) {
     return this.tx.run(async (m) => {
       const post = await this.visiblePost(m, id, user);
-      if (post.authorId !== user.id)
-        throw AppException.forbidden('Only the author may change a post');
+      if (post.authorId !== user.id || !hasRole(user, Role.EDITOR)) {
+        throw AppException.forbidden('Only the author, as an editor, may change a post');
+      }
       if (!isEditable(post.state)) {
         throw new AppException(
           ErrorCode.INVALID_STATE,
@@ -193,7 +200,7 @@ export class PostsService {
     if (q.state) qb.andWhere('p.state = :state', { state: q.state });
     if (q.departmentId) qb.andWhere('p.departmentId = :dept', { dept: q.departmentId });
     if (q.authorId) qb.andWhere('p.authorId = :author', { author: q.authorId });
-    if (q.q) qb.andWhere('p.title LIKE :q', { q: `%${q.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%` });
+    if (q.q) qb.andWhere("p.title LIKE :q ESCAPE '!'", { q: likeContains(q.q) });
     if (q.createdFrom) qb.andWhere('p.createdAt >= :cf', { cf: new Date(q.createdFrom) });
     if (q.createdTo) qb.andWhere('p.createdAt < :ct', { ct: new Date(q.createdTo) });
     if (q.channelId) {
@@ -371,8 +378,16 @@ export class PostsService {
         publishedAt: p.publishedAt,
       })),
       screening: null,
-      allowedActions: user ? allowedActions(post.state) : undefined,
+      allowedActions: user ? this.actionsFor(post, user) : undefined,
     };
+  }
+
+  /** What this caller may do to this post now, as the state machine's guard answers it. */
+  private actionsFor(post: Post, user: AuthUser): string[] {
+    const acts: string[] = POST_ACTIONS.filter(
+      (action) => decide({ post, action, actor: user, level2ReviewerId: post.deptApproverId }).ok,
+    );
+    return isEditable(post.state) && post.authorId === user.id ? [...acts, 'edit'] : acts;
   }
 
   summary(p: Post) {

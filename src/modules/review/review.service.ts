@@ -9,6 +9,7 @@ import { pageWindow } from 'src/common/paging';
 import { Role } from 'src/common/roles';
 import { Transactions } from 'src/database/transactions';
 import { AuditService } from 'src/modules/audit/audit.service';
+import { Channel } from 'src/modules/channels/channel.entity';
 import { Post, PostRevision } from 'src/modules/posts/post.entity';
 import { PostsService } from 'src/modules/posts/posts.service';
 import { Publication } from 'src/modules/publishing/publication.entity';
@@ -74,6 +75,9 @@ export class ReviewService {
       if (!verdict.ok)
         throw new AppException(verdict.code, verdict.message, { state: post.state, action });
       const row = verdict.row;
+      if (action === 'submit' && !hasRole(user, Role.EDITOR)) {
+        throw AppException.forbidden('Only editors submit posts');
+      }
       if (BINDS_REVISION.has(action) && input.revisionId !== post.currentRevisionId) {
         throw this.stale(post);
       }
@@ -85,6 +89,9 @@ export class ReviewService {
       }
       const rev = await m.findOneByOrFail(PostRevision, { id: post.currentRevisionId! });
       if (action === 'submit') await this.posts.assertTargets(m, user, rev.channelIds);
+      if (row.level === 2 || row.level === 3)
+        await this.assertThirdPerson(m, post, rev, row.level, user);
+      if (row.to === 'approved') await this.assertChannelsActive(m, rev.channelIds);
 
       const now = new Date();
       const round = action === 'submit' ? post.round + 1 : post.round;
@@ -242,6 +249,52 @@ export class ReviewService {
         state: fresh.state,
       },
     );
+  }
+
+  /**
+   * The three reviews of one revision are three different people, also across
+   * rounds: a post returned and resubmitted unchanged carries the same revision.
+   */
+  private async assertThirdPerson(
+    m: EntityManager,
+    post: Post,
+    rev: PostRevision,
+    level: 2 | 3,
+    user: AuthUser,
+  ): Promise<void> {
+    const other = await m
+      .getRepository(Decision)
+      .createQueryBuilder('d')
+      .where(
+        'd.postId = :post AND d.revisionId = :rev AND d.reviewerId = :me AND d.level IN (:...levels)',
+        {
+          post: post.id,
+          rev: rev.id,
+          me: user.id,
+          levels: [1, 2, 3].filter((l) => l !== level),
+        },
+      )
+      .getExists();
+    if (other) {
+      throw new AppException(
+        ErrorCode.SELF_REVIEW,
+        'You already reviewed this revision at another level; the three reviews need three people',
+      );
+    }
+  }
+
+  /** Nothing is queued for a channel that was deactivated while the post was under review. */
+  private async assertChannelsActive(m: EntityManager, channelIds: string[]): Promise<void> {
+    const channels = await m.findBy(Channel, { id: In(channelIds) });
+    const inactive = channelIds.filter((id) => !channels.find((c) => c.id === id)?.active);
+    if (inactive.length) {
+      throw new AppException(
+        ErrorCode.CHANNEL_NOT_ALLOWED,
+        'A target channel has been deactivated; return the post so its author can choose again',
+        { channelIds: inactive },
+        422,
+      );
+    }
   }
 
   private stale(post: Post): AppException {

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { likeContains } from 'src/common/like';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { EntityManager, IsNull, Repository } from 'typeorm';
@@ -38,7 +39,10 @@ export class UsersService {
       .orderBy('u.username', 'ASC')
       .skip(skip)
       .take(take);
-    if (q.q) qb.andWhere('(u.username LIKE :q OR u.displayName LIKE :q)', { q: `%${q.q}%` });
+    if (q.q)
+      qb.andWhere("(u.username LIKE :q ESCAPE '!' OR u.displayName LIKE :q ESCAPE '!')", {
+        q: likeContains(q.q),
+      });
     if (q.departmentId) qb.andWhere('u.departmentId = :d', { d: q.departmentId });
     if (q.active !== undefined) qb.andWhere('u.active = :a', { a: q.active });
     if (q.role) {

@@ -66,7 +66,7 @@ export class CreatePostDto {
 /** Every field optional; `null` clears summary, coverImageUrl or publishAt. */
 export class UpdatePostDto {
   @ApiPropertyOptional({ maxLength: LIMITS.title })
-  @IsOptional()
+  @ValidateIf((_, v) => v !== undefined)
   @IsString()
   @IsNotEmpty()
   @MaxLength(LIMITS.title)
@@ -79,7 +79,7 @@ export class UpdatePostDto {
   summary?: string | null;
 
   @ApiPropertyOptional({ maxLength: LIMITS.body })
-  @IsOptional()
+  @ValidateIf((_, v) => v !== undefined)
   @IsString()
   @IsNotEmpty()
   @MaxLength(LIMITS.body)
@@ -92,7 +92,7 @@ export class UpdatePostDto {
   coverImageUrl?: string | null;
 
   @ApiPropertyOptional({ type: [String] })
-  @IsOptional()
+  @ValidateIf((_, v) => v !== undefined)
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(LIMITS.channels)
