@@ -1,8 +1,12 @@
 import { CreatedOrganisationAndAudit1763700000000 } from './1763700000000-CreatedOrganisationAndAudit';
 import { CreatedPostsAndReviews1763800000000 } from './1763800000000-CreatedPostsAndReviews';
+import { AddedPublicationDelivery1763850000000 } from './1763850000000-AddedPublicationDelivery';
+import { CreatedAuditCheckpoints1763900000000 } from './1763900000000-CreatedAuditCheckpoints';
 
 /** Every migration, in order. Listed, not globbed, so the app, the CLI and the tests share one set. */
 export const MIGRATIONS = [
   CreatedOrganisationAndAudit1763700000000,
   CreatedPostsAndReviews1763800000000,
+  AddedPublicationDelivery1763850000000,
+  CreatedAuditCheckpoints1763900000000,
 ];

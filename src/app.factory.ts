@@ -1,4 +1,4 @@
-import { INestApplication } from '@nestjs/common';
+import { INestApplication, RequestMethod } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -28,7 +28,9 @@ export async function createApp(config: AppConfig): Promise<NestExpressApplicati
   app.useBodyParser('text', { limit: config.bodyLimit, type: 'text/plain' });
   app.use(bodyParserErrors);
   app.use(openRequestContext);
-  app.setGlobalPrefix(API_PREFIX, { exclude: ['health'] });
+  app.setGlobalPrefix(API_PREFIX, {
+    exclude: ['health', { path: 'sites/{*rest}', method: RequestMethod.GET }],
+  });
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new AllExceptionsFilter());
   app.enableShutdownHooks();

@@ -11,12 +11,13 @@ import { ChannelsModule } from 'src/modules/channels/channels.module';
 import { DepartmentsModule } from 'src/modules/departments/departments.module';
 import { HealthModule } from 'src/modules/health/health.module';
 import { PostsModule } from 'src/modules/posts/posts.module';
+import { PublishingModule } from 'src/modules/publishing/publishing.module';
 import { ReviewModule } from 'src/modules/review/review.module';
 import { UsersModule } from 'src/modules/users/users.module';
 
 @Module({})
 export class AppModule {
-  static forRoot(config: AppConfig): DynamicModule {
+  static forRoot(config: AppConfig, opts: { worker?: boolean } = {}): DynamicModule {
     return {
       module: AppModule,
       imports: [
@@ -44,6 +45,7 @@ export class AppModule {
         ChannelsModule,
         HealthModule,
         PostsModule,
+        PublishingModule.forRoot(config, { worker: opts.worker ?? config.publishing.workersInApi }),
         ReviewModule,
       ],
       providers: [DemoSeedService],

@@ -50,7 +50,10 @@ export async function startApp(
     await freshMysqlDatabase(process.env.TEST_MYSQL_URL!);
     base.DATABASE_URL = process.env.TEST_MYSQL_URL!;
   }
-  if (process.env.TEST_REDIS_URL) base.REDIS_URL = process.env.TEST_REDIS_URL;
+  if (process.env.TEST_REDIS_URL) {
+    base.REDIS_URL = process.env.TEST_REDIS_URL;
+    base.QUEUE_PREFIX = `test-${process.pid}-${Date.now().toString(36)}`;
+  }
   const config = AppConfig.fromEnv({ ...base, ...env });
   const app = await createApp(config);
   await app.init();

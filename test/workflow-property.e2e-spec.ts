@@ -61,7 +61,7 @@ describe('workflow invariants under random acts (property)', () => {
   let flow: Flow;
 
   beforeAll(async () => {
-    t = await startApp();
+    t = await startApp({ PUBLISH_WORKERS_IN_API: 'false' });
     c = await buildCampus(t);
     flow = new Flow(t);
   });

@@ -18,6 +18,8 @@ export class AppConfig {
   readonly jwtSecret: string;
   readonly credentialsKey: Buffer;
   readonly auditSigningKey: KeyObject;
+  /** Seconds between periodic audit checkpoints; 0: none. */
+  readonly auditCheckpointIntervalSeconds: number;
   readonly seedDemoPassword?: string;
   readonly corsOrigins: string[] | boolean;
   readonly logLevel: string;
@@ -25,6 +27,18 @@ export class AppConfig {
   readonly refreshTokenTtlSeconds: number;
   readonly login: { maxPerUser: number; maxPerIp: number; windowSeconds: number };
   readonly bodyLimit: string;
+  readonly publicBaseUrl: string;
+  readonly publishing: {
+    maxAttempts: number;
+    backoffMs: number;
+    timeoutMs: number;
+    leaseSeconds: number;
+    pollMs: number;
+    concurrency: number;
+    workersInApi: boolean;
+    wechatBaseUrl: string;
+    queuePrefix: string;
+  };
   readonly trustProxy: boolean | number | string;
 
   constructor(e: Environment) {
@@ -47,6 +61,7 @@ export class AppConfig {
             .toString(),
         ),
     );
+    this.auditCheckpointIntervalSeconds = e.AUDIT_CHECKPOINT_INTERVAL_SECONDS;
     this.seedDemoPassword = e.SEED_DEMO_PASSWORD;
     this.corsOrigins = e.CORS_ORIGINS
       ? e.CORS_ORIGINS === '*'
@@ -62,6 +77,18 @@ export class AppConfig {
       windowSeconds: e.LOGIN_THROTTLE_WINDOW_SECONDS,
     };
     this.bodyLimit = e.BODY_LIMIT;
+    this.publicBaseUrl = (e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
+    this.publishing = {
+      maxAttempts: e.PUBLISH_MAX_ATTEMPTS,
+      backoffMs: e.PUBLISH_BACKOFF_MS,
+      timeoutMs: e.PUBLISH_TIMEOUT_MS,
+      leaseSeconds: e.PUBLISH_LEASE_SECONDS,
+      pollMs: e.PUBLISH_POLL_MS,
+      concurrency: e.PUBLISH_CONCURRENCY,
+      workersInApi: e.PUBLISH_WORKERS_IN_API === 'true',
+      wechatBaseUrl: e.WECHAT_API_BASE_URL,
+      queuePrefix: e.QUEUE_PREFIX,
+    };
     this.trustProxy =
       e.TRUST_PROXY === 'true'
         ? true

@@ -73,6 +73,13 @@ export class Environment {
   @MinLength(8, { message: 'must be at least 8 characters' })
   SEED_DEMO_PASSWORD?: string;
 
+  /** Seconds between periodic signed audit checkpoints; 0 turns them off. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(24 * 24 * 3600) // Node's longest timer is just under 25 days
+  AUDIT_CHECKPOINT_INTERVAL_SECONDS = 3600;
+
   @Transform(emptyToUndefined)
   @IsOptional()
   @IsString()
@@ -123,12 +130,74 @@ export class Environment {
   @IsOptional()
   @Matches(/^\d+(kb|mb)$/i, { message: 'must be a size like 512kb or 5mb' })
   BODY_LIMIT = '5mb';
+
+  /** Where this gateway is reachable from outside: links in website feeds and pages. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^https?:\/\/[^\s]+$/, { message: 'must be an http(s) URL' })
+  PUBLIC_BASE_URL?: string;
+
+  /** Attempts per publication (publish or retract) before it is `failed`. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(50)
+  PUBLISH_MAX_ATTEMPTS = 8;
+
+  /** First retry delay; doubles each attempt (with ±20% jitter), capped at one hour. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(10)
+  PUBLISH_BACKOFF_MS = 5000;
+
+  /** How long one delivery may take before it counts as failed. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  PUBLISH_TIMEOUT_MS = 15000;
+
+  /** How long an executor holds a publication while it delivers; a crash frees it after this. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  PUBLISH_LEASE_SECONDS = 60;
+
+  /** How often the executor (or, with Redis, the relay) looks for due publications. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(20)
+  PUBLISH_POLL_MS = 1000;
+
+  /** Deliveries one process runs at once. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(64)
+  PUBLISH_CONCURRENCY = 4;
+
+  /** Run the publishing workers inside the API process (set false when running `npm run start:worker`). */
+  @IsOptional()
+  @IsIn(['true', 'false'])
+  PUBLISH_WORKERS_IN_API = 'true';
+
+  /** Prefix of the BullMQ keys in Redis: lets several gateways (or test runs) share one Redis. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9_-]{1,32}$/, { message: 'must be 1-32 letters, digits, _ or -' })
+  QUEUE_PREFIX = 'sanshen';
+
+  /** WeChat official-account API base (a local server speaking its protocol in tests). */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^https?:\/\/[^\s]+$/, { message: 'must be an http(s) URL' })
+  WECHAT_API_BASE_URL = 'https://api.weixin.qq.com';
 }
 
 export class ConfigError extends Error {}
 
 /** Variables without a default (so absent from `new Environment()`'s keys). */
 const OPTIONAL_KEYS = [
+  'PUBLIC_BASE_URL',
   'DATABASE_URL',
   'REDIS_URL',
   'JWT_SECRET',

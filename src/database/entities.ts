@@ -1,3 +1,4 @@
+import { AuditCheckpoint } from 'src/modules/audit/audit-checkpoint.entity';
 import { AuditChainHead, AuditEvent } from 'src/modules/audit/audit-event.entity';
 import { RefreshToken, Session } from 'src/modules/auth/session.entity';
 import { Channel } from 'src/modules/channels/channel.entity';
@@ -15,6 +16,7 @@ export const ENTITIES = [
   RefreshToken,
   AuditEvent,
   AuditChainHead,
+  AuditCheckpoint,
   Post,
   PostRevision,
   PostChannel,

@@ -3,6 +3,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
 import { AppConfig } from 'src/config/app-config';
+import { PublicationExecutor } from 'src/modules/publishing/executor';
+import { PublisherService } from 'src/modules/publishing/publisher.service';
 
 interface Dependency {
   status: 'up' | 'down';
@@ -14,6 +16,13 @@ export interface HealthReport {
   status: 'ok' | 'error';
   database: Dependency & { type: string };
   redis?: Dependency;
+  publishing?: {
+    executor: string;
+    due: number;
+    oldestDueAt: Date | null;
+    failed: number;
+    queue: Record<string, number> | null;
+  };
 }
 
 const TIMEOUT_MS = 2000;
@@ -47,6 +56,8 @@ export class HealthService implements OnModuleDestroy {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly config: AppConfig,
+    private readonly publisher: PublisherService,
+    private readonly executor: PublicationExecutor,
   ) {
     if (config.redisUrl) {
       this.redis = new Redis(config.redisUrl, {
@@ -72,6 +83,13 @@ export class HealthService implements OnModuleDestroy {
         if (redis.status === 'wait' || redis.status === 'end') await redis.connect();
         await redis.ping();
       }, 'redis');
+    }
+    if (database.status === 'up') {
+      // Figures, not a verdict: a backlog is for the propaganda department to see, not a reason to restart.
+      const stats = await this.publisher.stats().catch(() => null);
+      const queue =
+        report.redis?.status === 'up' ? await this.executor.queueStats().catch(() => null) : null;
+      if (stats) report.publishing = { executor: this.executor.kind, ...stats, queue };
     }
     if (database.status !== 'up' || report.redis?.status === 'down') report.status = 'error';
     return report;

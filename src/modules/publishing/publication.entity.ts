@@ -1,4 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { jsonText } from 'src/database/transformers';
 
 export type PublicationStatus =
   'queued' | 'sending' | 'published' | 'failed' | 'retracting' | 'retracted' | 'cancelled';
@@ -42,6 +43,24 @@ export class Publication {
 
   @Column({ type: 'datetime', precision: 3, nullable: true })
   publishedAt: Date | null;
+
+  /** What the row is doing: delivering the post, or taking it down (撤稿). */
+  @Column({ type: 'varchar', length: 8 })
+  operation: 'publish' | 'retract';
+
+  /** Which executor holds the row while an attempt runs; expired leases are taken over. */
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  leaseOwner: string | null;
+
+  @Column({ type: 'datetime', precision: 3, nullable: true })
+  leaseUntil: Date | null;
+
+  @Column({ type: 'datetime', precision: 3, nullable: true })
+  lastAttemptAt: Date | null;
+
+  /** What the channel's adapter keeps between attempts (e.g. a WeChat publish_id). */
+  @Column({ type: 'text', nullable: true, transformer: jsonText })
+  adapterState: Record<string, unknown> | null;
 
   @Column({ type: 'datetime', precision: 3 })
   createdAt: Date;

@@ -13,6 +13,7 @@ import { Channel } from 'src/modules/channels/channel.entity';
 import { Post, PostRevision } from 'src/modules/posts/post.entity';
 import { PostsService } from 'src/modules/posts/posts.service';
 import { Publication } from 'src/modules/publishing/publication.entity';
+import { PublicationExecutor } from 'src/modules/publishing/executor';
 import { Decision } from 'src/modules/review/decision.entity';
 import { AttestationDto, InboxQuery } from 'src/modules/review/dto/decision.dto';
 import {
@@ -51,6 +52,7 @@ export class ReviewService {
     private readonly tx: Transactions,
     private readonly audit: AuditService,
     private readonly posts: PostsService,
+    private readonly executor: PublicationExecutor,
   ) {}
 
   /**
@@ -64,7 +66,7 @@ export class ReviewService {
     user: AuthUser,
     input: ActInput = {},
   ) {
-    return this.tx.run(async (m) => {
+    const done = this.tx.run(async (m) => {
       const post = await this.posts.visiblePost(m, postId, user);
       const verdict = decide({
         post,
@@ -126,7 +128,7 @@ export class ReviewService {
       let publicationIds: string[] | undefined;
       if (row.to === 'approved') publicationIds = await this.queuePublications(m, post, rev, now);
       let retraction: Record<string, number> | undefined;
-      if (action === 'retract') retraction = await this.stopPublications(m, post.id, now);
+      if (action === 'retract') retraction = await this.stopPublications(m, post.id, user, now);
 
       await this.audit.record(m, {
         action: PAST_TENSE[action],
@@ -157,6 +159,14 @@ export class ReviewService {
       });
       return this.posts.view(m, post, user);
     });
+    // After commit: the executor may start on new publications or take-downs at once.
+    if (action === 'approve' || action === 'retract') {
+      void done.then(
+        () => this.executor.notify(),
+        () => undefined,
+      );
+    }
+    return done;
   }
 
   /** Posts waiting for the caller's decision, oldest first, with how long each has waited. */
@@ -338,7 +348,12 @@ export class ReviewService {
         revisionId: rev.id,
         contentHash: rev.contentHash,
         status: 'queued',
+        operation: 'publish',
         attempts: 0,
+        leaseOwner: null,
+        leaseUntil: null,
+        lastAttemptAt: null,
+        adapterState: null,
         nextAttemptAt: rev.publishAt && rev.publishAt > now ? rev.publishAt : now,
         lastError: null,
         externalId: null,
@@ -352,22 +367,51 @@ export class ReviewService {
     return rows.map((r) => r.id);
   }
 
-  /** 撤稿: what has not gone out is cancelled; what has is marked for taking down. */
+  /**
+   * 撤稿: what has not gone out is cancelled; what has (or may have) is marked
+   * for taking down, each with its own audit event.
+   */
   private async stopPublications(
     m: EntityManager,
     postId: string,
+    user: AuthUser,
     now: Date,
   ): Promise<Record<string, number>> {
-    const cancelled = await m.update(
-      Publication,
-      { postId, status: In(['queued', 'failed']) },
-      { status: 'cancelled', nextAttemptAt: null, updatedAt: now },
-    );
-    const retracting = await m.update(
-      Publication,
-      { postId, status: In(['published', 'sending']) },
-      { status: 'retracting', nextAttemptAt: now, updatedAt: now },
-    );
-    return { cancelled: cancelled.affected ?? 0, retracting: retracting.affected ?? 0 };
+    const rows = await m.findBy(Publication, { postId });
+    const counts = { cancelled: 0, retracting: 0 };
+    for (const p of rows) {
+      const cancel = p.status === 'queued' || (p.status === 'failed' && p.operation === 'publish');
+      const takeDown = p.status === 'published' || p.status === 'sending';
+      if (!cancel && !takeDown) continue;
+      const to = cancel ? 'cancelled' : 'retracting';
+      const res = await m.update(
+        Publication,
+        { id: p.id, status: p.status },
+        cancel
+          ? { status: to, nextAttemptAt: null, updatedAt: now }
+          : {
+              status: to,
+              operation: 'retract',
+              attempts: 0,
+              nextAttemptAt: now,
+              lastError: null,
+              updatedAt: now,
+            },
+      );
+      if (!res.affected) continue;
+      counts[to]++;
+      await this.audit.record(m, {
+        action: `publication.${to}`,
+        entityType: 'publication',
+        entityId: p.id,
+        actor: user,
+        fromState: p.status,
+        toState: to,
+        revisionId: p.revisionId,
+        contentHash: p.contentHash,
+        details: { postId, channelId: p.channelId },
+      });
+    }
+    return counts;
   }
 }

@@ -1,0 +1,70 @@
+import type { Channel, Platform } from 'src/modules/channels/channel.entity';
+
+/** Exactly the approved revision, as every adapter receives it. */
+export interface PublishContent {
+  postId: string;
+  publicationId: string;
+  revisionId: string;
+  revisionNumber: number;
+  contentHash: string;
+  title: string;
+  summary: string | null;
+  /** Sanitised HTML, byte-for-byte the approved revision's. */
+  body: string;
+  coverImageUrl: string | null;
+  channel: { id: string; name: string };
+}
+
+export type Operation = 'publish' | 'retract';
+
+export interface AdapterContext {
+  channel: Channel;
+  /** Decrypted credentials; never log or return them. */
+  credentials: Record<string, unknown> | null;
+  /** Stable per publication and operation: the same on every retry (receivers de-duplicate on it). */
+  deliveryId: string;
+  /** 1 for the first attempt of this operation. */
+  attempt: number;
+  /** What this adapter stored after an earlier attempt (e.g. a WeChat publish_id), or null. */
+  state: Record<string, unknown> | null;
+  /** Aborted when the attempt's time is up. */
+  signal: AbortSignal;
+}
+
+export type AdapterResult =
+  /** The operation finished on the platform. */
+  | { kind: 'done'; externalId?: string | null; url?: string | null }
+  /** Accepted, finishing asynchronously: call `poll` after `pollAfterMs` with `state`. */
+  | {
+      kind: 'pending';
+      pollAfterMs: number;
+      state: Record<string, unknown>;
+      externalId?: string | null;
+    };
+
+/**
+ * A refusal or failure from the platform. `retryable` ones are tried again with
+ * backoff (up to the configured attempts); the rest fail at once with the message.
+ */
+export class AdapterError extends Error {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    /** A platform-requested wait (e.g. rate limiting), overriding the backoff. */
+    readonly retryAfterMs?: number,
+    /** State to keep for the next attempt (e.g. a token or an uploaded media id). */
+    readonly state?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = 'AdapterError';
+  }
+}
+
+/** One platform. Each lives in its own file under adapters/ and registers in the registry. */
+export interface ChannelAdapter {
+  readonly platform: Platform;
+  publish(content: PublishContent, ctx: AdapterContext): Promise<AdapterResult>;
+  retract(content: PublishContent, ctx: AdapterContext): Promise<AdapterResult>;
+  /** For platforms that finish asynchronously; called with the state a `pending` result gave. */
+  poll?(content: PublishContent, ctx: AdapterContext, operation: Operation): Promise<AdapterResult>;
+}

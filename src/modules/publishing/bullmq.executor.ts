@@ -1,0 +1,153 @@
+import { InjectQueue, Processor, WorkerHost } from '@nestjs/bullmq';
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import type { Job, Queue } from 'bullmq';
+import { AppConfig } from 'src/config/app-config';
+import {
+  ATTEMPT_JOB,
+  PUBLICATIONS_QUEUE,
+  PublicationExecutor,
+} from 'src/modules/publishing/executor';
+import { PublisherService } from 'src/modules/publishing/publisher.service';
+
+/** Thrown by the processor so BullMQ retries after exactly the delay the table records. */
+class RetryLater extends Error {
+  constructor(
+    readonly delayMs: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface AttemptJob {
+  publicationId: string;
+}
+
+/** How far ahead the relay places delayed jobs (scheduled posts, backoffs). */
+const HORIZON_MS = 5 * 60 * 1000;
+
+export function jobIdFor(publicationId: string, status: string): string {
+  return `${publicationId}_${status === 'retracting' ? 'retract' : 'publish'}`;
+}
+
+/**
+ * With Redis: the relay moves due (and soon-due) publications from the table
+ * into BullMQ, one job per publication and operation (the job id de-duplicates,
+ * so any number of relays may run). If Redis is down the relay logs and tries
+ * again; approvals never wait on it, and the table keeps the work.
+ */
+@Injectable()
+export class BullmqExecutor
+  extends PublicationExecutor
+  implements OnApplicationBootstrap, OnApplicationShutdown
+{
+  readonly kind = 'bullmq' as const;
+  private readonly logger = new Logger('PublicationRelay');
+  private timer?: NodeJS.Timeout;
+  private stopped = true;
+  private running?: Promise<void>;
+  private again = false;
+
+  constructor(
+    @InjectQueue(PUBLICATIONS_QUEUE) private readonly queue: Queue<AttemptJob>,
+    private readonly publisher: PublisherService,
+    private readonly config: AppConfig,
+  ) {
+    super();
+  }
+
+  onApplicationBootstrap(): void {
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+  }
+
+  notify(): void {
+    if (this.stopped) return;
+    if (this.running) this.again = true;
+    else this.schedule(0);
+  }
+
+  async queueStats(): Promise<Record<string, number>> {
+    return this.queue.getJobCounts('waiting', 'active', 'delayed', 'failed');
+  }
+
+  /** One relay pass; exposed for tests and the benchmark. */
+  async relay(): Promise<number> {
+    const now = Date.now();
+    const rows = await this.publisher.upcoming(new Date(now + HORIZON_MS), 500);
+    if (!rows.length) return 0;
+    await this.queue.addBulk(
+      rows.map((r) => ({
+        name: ATTEMPT_JOB,
+        data: { publicationId: r.id },
+        opts: {
+          jobId: jobIdFor(r.id, r.status),
+          delay: Math.max(0, r.nextAttemptAt.getTime() - now),
+          // One more than the table's limit: the publisher itself decides when a row has failed.
+          attempts: this.config.publishing.maxAttempts + 1,
+          backoff: { type: 'sanshen' },
+          removeOnComplete: true,
+          removeOnFail: true,
+        },
+      })),
+    );
+    return rows.length;
+  }
+
+  private schedule(ms: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.running = this.tick().finally(() => {
+        this.running = undefined;
+      });
+    }, ms);
+    this.timer.unref();
+  }
+
+  private async tick(): Promise<void> {
+    try {
+      await this.relay();
+    } catch (e) {
+      this.logger.warn(
+        `relay pass failed (will retry): ${e instanceof Error ? e.message : String(e)}`,
+      );
+    }
+    if (this.stopped) return;
+    if (this.again) {
+      this.again = false;
+      this.schedule(0);
+    } else this.schedule(this.config.publishing.pollMs);
+  }
+}
+
+/** The BullMQ worker: thin — take the id, let the publisher attempt it, map a retry onto BullMQ's. */
+@Processor(PUBLICATIONS_QUEUE, {
+  settings: {
+    backoffStrategy: (_attempts: number, _type?: string, err?: Error) =>
+      err instanceof RetryLater ? err.delayMs : 1000,
+  },
+})
+export class PublicationsProcessor extends WorkerHost implements OnApplicationBootstrap {
+  constructor(
+    private readonly publisher: PublisherService,
+    private readonly config: AppConfig,
+  ) {
+    super();
+  }
+
+  onApplicationBootstrap(): void {
+    this.worker.concurrency = this.config.publishing.concurrency;
+  }
+
+  async process(job: Job<AttemptJob>): Promise<string> {
+    const outcome = await this.publisher.attempt(job.data.publicationId);
+    if (outcome.kind === 'retry') throw new RetryLater(outcome.delayMs, outcome.error);
+    return outcome.kind;
+  }
+}

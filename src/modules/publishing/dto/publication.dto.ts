@@ -1,0 +1,23 @@
+import { IsIn, IsISO8601, IsOptional, IsString, MaxLength } from 'class-validator';
+import { PageQuery } from 'src/common/paging';
+
+export const PUBLICATION_STATUSES = [
+  'queued',
+  'sending',
+  'published',
+  'failed',
+  'retracting',
+  'retracted',
+  'cancelled',
+] as const;
+
+export class ListPublicationsQuery extends PageQuery {
+  @IsOptional() @IsString() @MaxLength(36) channelId?: string;
+  @IsOptional() @IsString() @MaxLength(36) departmentId?: string;
+  @IsOptional() @IsString() @MaxLength(36) postId?: string;
+  @IsOptional() @IsIn(PUBLICATION_STATUSES) status?: (typeof PUBLICATION_STATUSES)[number];
+  /** Created at or after (ISO 8601). */
+  @IsOptional() @IsISO8601({ strict: true }) from?: string;
+  /** Created before (ISO 8601). */
+  @IsOptional() @IsISO8601({ strict: true }) to?: string;
+}

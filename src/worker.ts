@@ -1,0 +1,45 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { Logger } from 'nestjs-pino';
+import { AppModule } from 'src/app.module';
+import { AppConfig } from 'src/config/app-config';
+import { ConfigError } from 'src/config/environment';
+
+/**
+ * `npm run start:worker`: a publishing worker without HTTP, for scaling out
+ * across machines. Needs REDIS_URL (BullMQ); run the API with
+ * PUBLISH_WORKERS_IN_API=false when all delivery should happen here.
+ */
+async function main(): Promise<void> {
+  let config: AppConfig;
+  try {
+    config = AppConfig.fromEnv();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`Configuration error: ${e.message}\n`);
+      process.exit(1);
+    }
+    throw e;
+  }
+  if (!config.redisUrl) {
+    process.stderr.write(
+      'Configuration error: REDIS_URL is required for a separate worker process\n',
+    );
+    process.exit(1);
+  }
+  const app = await NestFactory.createApplicationContext(
+    AppModule.forRoot(config, { worker: true }),
+    {
+      bufferLogs: true,
+    },
+  );
+  app.useLogger(app.get(Logger));
+  app.enableShutdownHooks();
+  await app.init();
+  process.stdout.write(`Sanshen publishing worker ${process.pid} is running\n`);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`Worker start-up failed: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});
