@@ -1,20 +1,10 @@
 import 'reflect-metadata';
-import { AppConfig } from 'src/config/app-config';
-import { ConfigError } from 'src/config/environment';
+import { configOrExit } from 'src/config/app-config';
 import { createApp } from 'src/app.factory';
 import { DEMO_USERS, DemoSeedService } from 'src/database/demo-seed.service';
 
 async function main(): Promise<void> {
-  let config: AppConfig;
-  try {
-    config = AppConfig.fromEnv();
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(`Configuration error: ${e.message}\n`);
-      process.exit(1);
-    }
-    throw e;
-  }
+  const config = configOrExit();
   const app = await createApp(config);
   const seeded = await app.get(DemoSeedService).seedIfEmpty();
   await app.listen(config.port);

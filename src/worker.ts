@@ -2,8 +2,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from 'src/app.module';
-import { AppConfig } from 'src/config/app-config';
-import { ConfigError } from 'src/config/environment';
+import { configOrExit } from 'src/config/app-config';
 
 /**
  * `npm run start:worker`: a publishing worker without HTTP, for scaling out
@@ -11,16 +10,7 @@ import { ConfigError } from 'src/config/environment';
  * PUBLISH_WORKERS_IN_API=false when all delivery should happen here.
  */
 async function main(): Promise<void> {
-  let config: AppConfig;
-  try {
-    config = AppConfig.fromEnv();
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(`Configuration error: ${e.message}\n`);
-      process.exit(1);
-    }
-    throw e;
-  }
+  const config = configOrExit();
   if (!config.redisUrl) {
     process.stderr.write(
       'Configuration error: REDIS_URL is required for a separate worker process\n',

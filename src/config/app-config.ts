@@ -156,3 +156,16 @@ function loadSigningKey(value: string): KeyObject {
     );
   }
 }
+
+/** For entry points: the configuration, or one line naming the bad setting and exit 1. */
+export function configOrExit(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  try {
+    return AppConfig.fromEnv(env);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`Configuration error: ${e.message}\n`);
+      process.exit(1);
+    }
+    throw e;
+  }
+}
