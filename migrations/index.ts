@@ -2,6 +2,7 @@ import { CreatedOrganisationAndAudit1763700000000 } from './1763700000000-Create
 import { CreatedPostsAndReviews1763800000000 } from './1763800000000-CreatedPostsAndReviews';
 import { AddedPublicationDelivery1763850000000 } from './1763850000000-AddedPublicationDelivery';
 import { CreatedAuditCheckpoints1763900000000 } from './1763900000000-CreatedAuditCheckpoints';
+import { CreatedScreeningTerms1763950000000 } from './1763950000000-CreatedScreeningTerms';
 
 /** Every migration, in order. Listed, not globbed, so the app, the CLI and the tests share one set. */
 export const MIGRATIONS = [
@@ -9,4 +10,5 @@ export const MIGRATIONS = [
   CreatedPostsAndReviews1763800000000,
   AddedPublicationDelivery1763850000000,
   CreatedAuditCheckpoints1763900000000,
+  CreatedScreeningTerms1763950000000,
 ];

@@ -12,7 +12,9 @@ import { DepartmentsModule } from 'src/modules/departments/departments.module';
 import { HealthModule } from 'src/modules/health/health.module';
 import { PostsModule } from 'src/modules/posts/posts.module';
 import { PublishingModule } from 'src/modules/publishing/publishing.module';
+import { ReportsModule } from 'src/modules/reports/reports.module';
 import { ReviewModule } from 'src/modules/review/review.module';
+import { ScreeningModule } from 'src/modules/screening/screening.module';
 import { UsersModule } from 'src/modules/users/users.module';
 
 @Module({})
@@ -47,6 +49,8 @@ export class AppModule {
         PostsModule,
         PublishingModule.forRoot(config, { worker: opts.worker ?? config.publishing.workersInApi }),
         ReviewModule,
+        ReportsModule,
+        ScreeningModule,
       ],
       providers: [DemoSeedService],
     };

@@ -6,6 +6,8 @@ import { Department } from 'src/modules/departments/department.entity';
 import { Post, PostChannel, PostRevision } from 'src/modules/posts/post.entity';
 import { Publication } from 'src/modules/publishing/publication.entity';
 import { Decision } from 'src/modules/review/decision.entity';
+import { PostScreening } from 'src/modules/screening/post-screening.entity';
+import { ScreeningState, ScreeningTerm } from 'src/modules/screening/screening-term.entity';
 import { User } from 'src/modules/users/user.entity';
 
 export const ENTITIES = [
@@ -22,4 +24,7 @@ export const ENTITIES = [
   PostChannel,
   Decision,
   Publication,
+  ScreeningTerm,
+  ScreeningState,
+  PostScreening,
 ];

@@ -19,6 +19,7 @@ import { Post, PostChannel, PostRevision } from 'src/modules/posts/post.entity';
 import { diffRevisions } from 'src/modules/posts/revision-diff';
 import { Publication } from 'src/modules/publishing/publication.entity';
 import { Decision } from 'src/modules/review/decision.entity';
+import { latestScreening } from 'src/modules/screening/post-screening.entity';
 import {
   allowedActions,
   decide,
@@ -332,10 +333,11 @@ export class PostsService {
   }
 
   async view(m: EntityManager, post: Post, user?: AuthUser) {
-    const [rev, decisions, publications] = await Promise.all([
+    const [rev, decisions, publications, screening] = await Promise.all([
       post.currentRevisionId ? m.findOneBy(PostRevision, { id: post.currentRevisionId }) : null,
       m.find(Decision, { where: { postId: post.id }, order: { createdAt: 'ASC' } }),
       m.find(Publication, { where: { postId: post.id }, order: { createdAt: 'ASC' } }),
+      latestScreening(m, post.id),
     ]);
     const channels = rev?.channelIds.length
       ? await m.find(Channel, { where: { id: In(rev.channelIds) }, order: { name: 'ASC' } })
@@ -377,7 +379,7 @@ export class PostsService {
         lastError: p.lastError,
         publishedAt: p.publishedAt,
       })),
-      screening: null,
+      screening,
       allowedActions: user ? this.actionsFor(post, user) : undefined,
     };
   }

@@ -16,6 +16,8 @@ import { Publication } from 'src/modules/publishing/publication.entity';
 import { PublicationExecutor } from 'src/modules/publishing/executor';
 import { Decision } from 'src/modules/review/decision.entity';
 import { AttestationDto, InboxQuery } from 'src/modules/review/dto/decision.dto';
+import { latestScreenings } from 'src/modules/screening/post-screening.entity';
+import { ScreeningService } from 'src/modules/screening/screening.service';
 import {
   decide,
   PostAction,
@@ -53,6 +55,7 @@ export class ReviewService {
     private readonly audit: AuditService,
     private readonly posts: PostsService,
     private readonly executor: PublicationExecutor,
+    private readonly screening: ScreeningService,
   ) {}
 
   /**
@@ -91,6 +94,8 @@ export class ReviewService {
       }
       const rev = await m.findOneByOrFail(PostRevision, { id: post.currentRevisionId! });
       if (action === 'submit') await this.posts.assertTargets(m, user, rev.channelIds);
+      // A `block` term refuses the submission here (422); `warn` hits go with it.
+      const warnings = action === 'submit' ? this.screening.screenSubmission(rev) : null;
       if (row.level === 2 || row.level === 3)
         await this.assertThirdPerson(m, post, rev, row.level, user);
       if (row.to === 'approved') await this.assertChannelsActive(m, rev.channelIds);
@@ -124,6 +129,17 @@ export class ReviewService {
         });
         await m.insert(Decision, decision);
       }
+      const screening =
+        warnings && decision
+          ? await this.screening.recordSubmission(m, {
+              postId: post.id,
+              round,
+              revisionId: rev.id,
+              decisionId: decision.id,
+              hits: warnings,
+              at: now,
+            })
+          : undefined;
 
       let publicationIds: string[] | undefined;
       if (row.to === 'approved') publicationIds = await this.queuePublications(m, post, rev, now);
@@ -147,6 +163,7 @@ export class ReviewService {
           ...(decision?.attestation ? { attestation: decision.attestation } : {}),
           ...(publicationIds ? { publicationIds } : {}),
           ...(retraction ? { publications: retraction } : {}),
+          ...(screening ? { screening: screening.audit } : {}),
         },
       });
       Object.assign(post, {
@@ -210,6 +227,10 @@ export class ReviewService {
       this.dataSource.manager,
       posts.map((p) => p.authorId),
     );
+    const screenings = await latestScreenings(
+      this.dataSource.manager,
+      posts.map((p) => p.id),
+    );
     const now = Date.now();
     return {
       items: posts.map((p) => ({
@@ -217,6 +238,8 @@ export class ReviewService {
         author: people.get(p.authorId) ?? null,
         level: p.state === 'pending_dept_review' ? 2 : 3,
         waitingSeconds: Math.max(0, Math.floor((now - p.stateChangedAt.getTime()) / 1000)),
+        screeningWarnings: screenings.get(p.id)?.hitCount ?? 0,
+        screening: screenings.get(p.id) ?? null,
       })),
       total,
       page,
