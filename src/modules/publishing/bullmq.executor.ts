@@ -1,5 +1,10 @@
 import { InjectQueue, Processor, WorkerHost } from '@nestjs/bullmq';
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import {
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  BeforeApplicationShutdown,
+} from '@nestjs/common';
 import type { Job, Queue } from 'bullmq';
 import { AppConfig } from 'src/config/app-config';
 import {
@@ -39,7 +44,7 @@ export function jobIdFor(publicationId: string, status: string): string {
 @Injectable()
 export class BullmqExecutor
   extends PublicationExecutor
-  implements OnApplicationBootstrap, OnApplicationShutdown
+  implements OnApplicationBootstrap, BeforeApplicationShutdown
 {
   readonly kind = 'bullmq' as const;
   private readonly logger = new Logger('PublicationRelay');
@@ -47,6 +52,8 @@ export class BullmqExecutor
   private stopped = true;
   private running?: Promise<void>;
   private again = false;
+  /** What this relay already enqueued, by job id: a row is added again only when it has changed. */
+  private readonly enqueued = new Map<string, { key: string; at: number }>();
 
   constructor(
     @InjectQueue(PUBLICATIONS_QUEUE) private readonly queue: Queue<AttemptJob>,
@@ -61,7 +68,8 @@ export class BullmqExecutor
     this.schedule(0);
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Before the database closes: stop taking work and let running attempts record their outcome. */
+  async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.running;
@@ -80,7 +88,13 @@ export class BullmqExecutor
   /** One relay pass; exposed for tests and the benchmark. */
   async relay(): Promise<number> {
     const now = Date.now();
-    const rows = await this.publisher.upcoming(new Date(now + HORIZON_MS), 500);
+    const rows = (await this.publisher.upcoming(new Date(now + HORIZON_MS), 500)).filter((r) => {
+      // Unchanged since we enqueued it: the job is waiting (or ran and the row will change).
+      const key = `${r.status}|${r.attempts}|${r.nextAttemptAt.getTime()}|${r.leaseUntil?.getTime() ?? ''}`;
+      const seen = this.enqueued.get(jobIdFor(r.id, r.status));
+      return !seen || seen.key !== key;
+    });
+    this.forgetOld(now);
     if (!rows.length) return 0;
     await this.queue.addBulk(
       rows.map((r) => ({
@@ -97,7 +111,17 @@ export class BullmqExecutor
         },
       })),
     );
+    for (const r of rows) {
+      const key = `${r.status}|${r.attempts}|${r.nextAttemptAt.getTime()}|${r.leaseUntil?.getTime() ?? ''}`;
+      this.enqueued.set(jobIdFor(r.id, r.status), { key, at: now });
+    }
     return rows.length;
+  }
+
+  /** Entries older than the horizon are dropped, so a row is re-offered now and then regardless. */
+  private forgetOld(now: number): void {
+    if (this.enqueued.size < 1000) return;
+    for (const [id, e] of this.enqueued) if (now - e.at > HORIZON_MS) this.enqueued.delete(id);
   }
 
   private schedule(ms: number): void {
@@ -133,7 +157,10 @@ export class BullmqExecutor
       err instanceof RetryLater ? err.delayMs : 1000,
   },
 })
-export class PublicationsProcessor extends WorkerHost implements OnApplicationBootstrap {
+export class PublicationsProcessor
+  extends WorkerHost
+  implements OnApplicationBootstrap, BeforeApplicationShutdown
+{
   constructor(
     private readonly publisher: PublisherService,
     private readonly config: AppConfig,
@@ -143,6 +170,11 @@ export class PublicationsProcessor extends WorkerHost implements OnApplicationBo
 
   onApplicationBootstrap(): void {
     this.worker.concurrency = this.config.publishing.concurrency;
+  }
+
+  /** Active jobs finish (and record their outcome) before the database connection closes. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.worker.close();
   }
 
   async process(job: Job<AttemptJob>): Promise<string> {

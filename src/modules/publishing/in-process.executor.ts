@@ -1,4 +1,9 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import {
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  BeforeApplicationShutdown,
+} from '@nestjs/common';
 import { AppConfig } from 'src/config/app-config';
 import { PublicationExecutor } from 'src/modules/publishing/executor';
 import { PublisherService } from 'src/modules/publishing/publisher.service';
@@ -13,7 +18,7 @@ import { PublisherService } from 'src/modules/publishing/publisher.service';
 @Injectable()
 export class InProcessExecutor
   extends PublicationExecutor
-  implements OnApplicationBootstrap, OnApplicationShutdown
+  implements OnApplicationBootstrap, BeforeApplicationShutdown
 {
   readonly kind = 'in-process' as const;
   private readonly logger = new Logger(InProcessExecutor.name);
@@ -36,7 +41,8 @@ export class InProcessExecutor
     this.schedule(0);
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Before the database closes: stop taking work and let running attempts record their outcome. */
+  async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await Promise.allSettled([...this.inflight.values()]);

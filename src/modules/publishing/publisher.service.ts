@@ -6,7 +6,7 @@ import { Brackets, DataSource, EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { AppConfig } from 'src/config/app-config';
 import { Transactions } from 'src/database/transactions';
-import { AuditService } from 'src/modules/audit/audit.service';
+import { AuditInput, AuditService } from 'src/modules/audit/audit.service';
 import { Channel } from 'src/modules/channels/channel.entity';
 import { ChannelsService } from 'src/modules/channels/channels.service';
 import { Post, PostRevision } from 'src/modules/posts/post.entity';
@@ -27,6 +27,14 @@ export type AttemptOutcome =
   | { kind: 'published' | 'retracted' | 'pending' }
   | { kind: 'retry'; delayMs: number; error: string }
   | { kind: 'failed'; error: string };
+
+export interface UpcomingRow {
+  id: string;
+  status: PublicationStatus;
+  nextAttemptAt: Date;
+  attempts: number;
+  leaseUntil: Date | null;
+}
 
 /** The delivery id receivers de-duplicate on: one per publication and operation, stable across retries. */
 export function deliveryId(publicationId: string, operation: Operation): string {
@@ -67,14 +75,11 @@ export class PublisherService {
   }
 
   /** Publications waiting for a future time (scheduled or backing off), for delayed jobs. */
-  async upcoming(
-    until: Date,
-    limit: number,
-  ): Promise<{ id: string; status: PublicationStatus; nextAttemptAt: Date }[]> {
+  async upcoming(until: Date, limit: number): Promise<UpcomingRow[]> {
     return (await this.dataSource
       .getRepository(Publication)
       .createQueryBuilder('p')
-      .select(['p.id', 'p.status', 'p.nextAttemptAt'])
+      .select(['p.id', 'p.status', 'p.nextAttemptAt', 'p.attempts', 'p.leaseUntil'])
       .where('p.status IN (:...statuses)', { statuses: DUE_STATUSES })
       .andWhere('p.nextAttemptAt <= :until', { until })
       .andWhere(
@@ -84,7 +89,7 @@ export class PublisherService {
       )
       .orderBy('p.nextAttemptAt', 'ASC')
       .limit(limit)
-      .getMany()) as { id: string; status: PublicationStatus; nextAttemptAt: Date }[];
+      .getMany()) as UpcomingRow[];
   }
 
   /** Depth and age of the outbox, for /health. */
@@ -290,6 +295,9 @@ export class PublisherService {
                 publishedAt: now,
               };
         if (!(await this.guarded(m, held, patch, result))) return { kind: 'skipped' };
+        // Row changes first, audit events last: the chain head stays locked only from here to commit.
+        const postDone =
+          operation === 'publish' ? await this.completePost(m, pub.postId, now) : null;
         await this.audit.record(m, {
           ...base,
           action: operation === 'retract' ? 'publication.retracted' : 'publication.sent',
@@ -297,7 +305,7 @@ export class PublisherService {
           toState: to,
           details: { ...details, externalId: patch.externalId ?? null, url: patch.url ?? null },
         });
-        if (operation === 'publish') await this.completePost(m, pub.postId, now);
+        if (postDone) await this.audit.record(m, postDone);
         return { kind: operation === 'retract' ? 'retracted' : 'published' };
       }
 
@@ -395,15 +403,20 @@ export class PublisherService {
   }
 
   /** approved → published, by the system, when the last of its publications has landed. */
-  private async completePost(m: EntityManager, postId: string, now: Date): Promise<void> {
+  /** Moves the post if this was its last publication; returns the audit event to append, if any. */
+  private async completePost(
+    m: EntityManager,
+    postId: string,
+    now: Date,
+  ): Promise<AuditInput | null> {
     const post = await m.findOneBy(Post, { id: postId });
-    if (!post || post.state !== 'approved') return;
+    if (!post || post.state !== 'approved') return null;
     const open = await m
       .getRepository(Publication)
       .createQueryBuilder('p')
       .where('p.postId = :postId AND p.status != :done', { postId, done: 'published' })
       .getCount();
-    if (open > 0) return;
+    if (open > 0) return null;
     const row = transitionFor(post.state, 'publish');
     const res = await m
       .createQueryBuilder()
@@ -415,8 +428,8 @@ export class PublisherService {
         version: post.version,
       })
       .execute();
-    if (res.affected !== 1) return;
-    await this.audit.record(m, {
+    if (res.affected !== 1) return null;
+    return {
       action: 'post.published',
       entityType: 'post',
       entityId: post.id,
@@ -425,6 +438,6 @@ export class PublisherService {
       toState: row.to,
       revisionId: post.currentRevisionId,
       details: { round: post.round },
-    });
+    };
   }
 }
