@@ -16,8 +16,12 @@ import { dbTime, isoTime } from 'src/modules/reports/stats';
 import type { Cell } from 'src/modules/reports/table-stream';
 import { User } from 'src/modules/users/user.entity';
 
-/** Rows per database read: a page is read, written out, and let go before the next. */
-export const EXPORT_PAGE_SIZE = 2000;
+/**
+ * Rows per database read: a page is read, written out, and let go before the next.
+ * Small, so that a page's objects (and exceljs' many per row) die young, swept by a
+ * scavenge rather than promoted to wait for a full collection.
+ */
+export const EXPORT_PAGE_SIZE = 500;
 
 export const SUMMARY_COLUMNS = ['section', 'key', 'label', 'value'] as const;
 
@@ -116,6 +120,11 @@ export function summaryRows(s: ReportSummary): Cell[][] {
       [section, 'p90Seconds', '90 分位（秒）', w.p90Seconds],
     );
   }
+  rows.push(
+    ['screening', 'submissions', '送审次数', s.screening.submissions],
+    ['screening', 'flaggedSubmissions', '含提示词的送审', s.screening.flaggedSubmissions],
+    ['screening', 'hits', '提示词命中数', s.screening.hits],
+  );
   for (const [category, n] of Object.entries(s.screening.hitsByCategory)) {
     rows.push(['screening.hitsByCategory', category, category, n]);
   }
@@ -138,7 +147,10 @@ export function summaryRows(s: ReportSummary): Cell[][] {
 export class ReportExportsService {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  async *publicationPages(q: PublicationsExportQuery): AsyncGenerator<Cell[][]> {
+  async *publicationPages(
+    q: PublicationsExportQuery,
+    pageSize = EXPORT_PAGE_SIZE,
+  ): AsyncGenerator<Cell[][]> {
     let after: { createdAt: Date; id: string } | null = null;
     for (;;) {
       const qb = this.dataSource
@@ -184,10 +196,10 @@ export class ReportExportsService {
       const rows = await qb
         .orderBy('pub.createdAt', 'ASC')
         .addOrderBy('pub.id', 'ASC')
-        .limit(EXPORT_PAGE_SIZE)
+        .limit(pageSize)
         .getRawMany<Record<(typeof PUBLICATION_COLUMNS)[number], string | number | Date | null>>();
       if (!rows.length) return;
-      const more = rows.length === EXPORT_PAGE_SIZE;
+      const more = rows.length === pageSize;
       const last = rows[rows.length - 1];
       after = { createdAt: dbTime(last.createdAt as Date | string)!, id: String(last.id) };
       // splice: the generator keeps no reference to the page while the caller writes it.
@@ -204,7 +216,10 @@ export class ReportExportsService {
     }
   }
 
-  async *auditEventPages(q: AuditEventsExportQuery): AsyncGenerator<Cell[][]> {
+  async *auditEventPages(
+    q: AuditEventsExportQuery,
+    pageSize = EXPORT_PAGE_SIZE,
+  ): AsyncGenerator<Cell[][]> {
     let after = 0;
     for (;;) {
       const qb = this.dataSource
@@ -241,10 +256,10 @@ export class ReportExportsService {
       if (q.to) qb.andWhere('e.createdAt < :to', { to: new Date(q.to).toISOString() });
       const rows = await qb
         .orderBy('e.id', 'ASC')
-        .limit(EXPORT_PAGE_SIZE)
+        .limit(pageSize)
         .getRawMany<Record<(typeof AUDIT_EVENT_COLUMNS)[number], string | number | null>>();
       if (!rows.length) return;
-      const more = rows.length === EXPORT_PAGE_SIZE;
+      const more = rows.length === pageSize;
       after = Number(rows[rows.length - 1].id);
       yield rows
         .splice(0)

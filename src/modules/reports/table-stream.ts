@@ -59,19 +59,24 @@ function needsDrain(stream: Writable): boolean {
   );
 }
 
-/** Resolves once the stream can take more, or when it is gone (the client went away). */
-function drained(stream: Writable | undefined): Promise<void> {
-  if (!stream || !needsDrain(stream)) return Promise.resolve();
+/**
+ * Resolves once the stream can take more, or when it or `out` is gone (the client
+ * went away: a zip entry then never drains, as nothing reads the zip any more).
+ */
+function drained(stream: Writable | undefined, out?: Writable): Promise<void> {
+  if (!stream || !needsDrain(stream) || out?.destroyed) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {
       stream.off('drain', done);
       stream.off('close', done);
       stream.off('error', done);
+      out?.off('close', done);
       resolve();
     };
     stream.on('drain', done);
     stream.on('close', done);
     stream.on('error', done);
+    out?.on('close', done);
   });
 }
 
@@ -153,7 +158,7 @@ export class XlsxSink implements TableSink {
       this.sheet.addRow(row.map(xlsxCell)).commit();
       this.sheetRows++;
     }
-    return drained(this.entryStream()).then(() => drained(this.out));
+    return drained(this.entryStream(), this.out).then(() => drained(this.out));
   }
 
   async end(): Promise<void> {
