@@ -31,6 +31,9 @@ export interface AttemptJob {
 /** How far ahead the relay places delayed jobs (scheduled posts, backoffs). */
 const HORIZON_MS = 5 * 60 * 1000;
 
+/** How long the relay trusts that a job it added is still on its way. */
+const REOFFER_MS = 5000;
+
 export function jobIdFor(publicationId: string, status: string): string {
   return `${publicationId}_${status === 'retracting' ? 'retract' : 'publish'}`;
 }
@@ -92,7 +95,9 @@ export class BullmqExecutor
       // Unchanged since we enqueued it: the job is waiting (or ran and the row will change).
       const key = `${r.status}|${r.attempts}|${r.nextAttemptAt.getTime()}|${r.leaseUntil?.getTime() ?? ''}`;
       const seen = this.enqueued.get(jobIdFor(r.id, r.status));
-      return !seen || seen.key !== key;
+      // Re-offered after a while even if unchanged: a job that ran a moment early and found the
+      // row not yet due leaves it unchanged, and must not be forgotten.
+      return !seen || seen.key !== key || now - seen.at > REOFFER_MS;
     });
     this.forgetOld(now);
     if (!rows.length) return 0;
@@ -118,10 +123,10 @@ export class BullmqExecutor
     return rows.length;
   }
 
-  /** Entries older than the horizon are dropped, so a row is re-offered now and then regardless. */
+  /** Old entries are dropped so the map stays small. */
   private forgetOld(now: number): void {
     if (this.enqueued.size < 1000) return;
-    for (const [id, e] of this.enqueued) if (now - e.at > HORIZON_MS) this.enqueued.delete(id);
+    for (const [id, e] of this.enqueued) if (now - e.at > REOFFER_MS) this.enqueued.delete(id);
   }
 
   private schedule(ms: number): void {

@@ -43,6 +43,8 @@ export function deliveryId(publicationId: string, operation: Operation): string 
 
 const DUE_STATUSES: PublicationStatus[] = ['queued', 'sending', 'retracting'];
 
+const EARLY_MS = 250;
+
 /**
  * Executes the publication outbox, one attempt at a time, whichever executor
  * drives it. Each attempt: claim the row with a lease (guarded UPDATE + audit
@@ -152,7 +154,8 @@ export class PublisherService {
       const now = new Date();
       const pub = await m.findOneBy(Publication, { id });
       if (!pub || !DUE_STATUSES.includes(pub.status)) return null;
-      if (!pub.nextAttemptAt || pub.nextAttemptAt > now) return null;
+      // A timer may fire a little early; within that skew the row counts as due.
+      if (!pub.nextAttemptAt || pub.nextAttemptAt.getTime() > now.getTime() + EARLY_MS) return null;
       if (pub.leaseUntil && pub.leaseUntil >= now) return null;
       const operation: Operation = pub.status === 'retracting' ? 'retract' : 'publish';
       const polling = pub.adapterState?.pending === true;
@@ -409,6 +412,9 @@ export class PublisherService {
     postId: string,
     now: Date,
   ): Promise<AuditInput | null> {
+    // Take the post's row lock first: two last publications landing at once must not each
+    // count the other as still open (READ COMMITTED write skew) and leave the post approved.
+    await m.query('UPDATE posts SET version = version WHERE id = ?', [postId]);
     const post = await m.findOneBy(Post, { id: postId });
     if (!post || post.state !== 'approved') return null;
     const open = await m
