@@ -2,7 +2,7 @@ import * as ExcelJS from 'exceljs';
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { createServer } from 'node:http';
+import { createServer, get as httpGet, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +16,9 @@ import { Transactions } from 'src/database/transactions';
 import { chainHash, HashedEvent } from 'src/modules/audit/audit-hash';
 import { AuditService } from 'src/modules/audit/audit.service';
 import { PublisherService } from 'src/modules/publishing/publisher.service';
+import { AuditEventsExportQuery } from 'src/modules/reports/dto/report.query';
 import {
+  EXPORT_PAGE_SIZE,
   PUBLICATION_COLUMNS,
   ReportExportsService,
 } from 'src/modules/reports/report-exports.service';
@@ -1318,4 +1320,54 @@ describe('reports: exporting a year of audit events in bounded memory', () => {
     expect(rows).toBe(total + 1);
     expect(lastId).toBe(total);
   }, 120_000);
+
+  it('stops reading the database when the client goes away', async () => {
+    const exporter = t.app.get(ReportExportsService);
+    const original = exporter.auditEventPages.bind(exporter);
+    const server = t.http as Server;
+    if (!server.listening) await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as AddressInfo;
+    for (const format of ['csv', 'xlsx']) {
+      let pages = 0;
+      let finished = false;
+      const spy = jest.spyOn(exporter, 'auditEventPages').mockImplementation(async function* (
+        q: AuditEventsExportQuery,
+      ) {
+        try {
+          for await (const page of original(q)) {
+            pages++;
+            yield page;
+          }
+        } finally {
+          finished = true;
+        }
+      });
+      try {
+        await new Promise<void>((resolve, reject) => {
+          const req = httpGet(
+            `http://127.0.0.1:${port}/api/v1/reports/audit-events?format=${format}`,
+            { headers: bearer(auditor.token) },
+            (res) => {
+              let bytes = 0;
+              res.on('data', (c: Buffer) => {
+                bytes += c.length;
+                if (bytes > 256 * 1024) {
+                  req.destroy();
+                  resolve();
+                }
+              });
+              res.on('end', () => reject(new Error('the whole export arrived')));
+            },
+          );
+          req.on('error', () => undefined);
+        });
+        const until = Date.now() + 10_000;
+        while (!finished && Date.now() < until) await sleep(20);
+        expect([format, finished]).toEqual([format, true]);
+        expect(pages).toBeLessThan(total / EXPORT_PAGE_SIZE / 2);
+      } finally {
+        spy.mockRestore();
+      }
+    }
+  }, 60_000);
 });

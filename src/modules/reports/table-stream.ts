@@ -60,8 +60,8 @@ function needsDrain(stream: Writable): boolean {
 }
 
 /**
- * Resolves once the stream can take more, or when it or `out` is gone (the client
- * went away: a zip entry then never drains, as nothing reads the zip any more).
+ * Resolves once the stream can take more, or when it or `out` (the response) is gone:
+ * a wait on an inner stream never outlives the client.
  */
 function drained(stream: Writable | undefined, out?: Writable): Promise<void> {
   if (!stream || !needsDrain(stream) || out?.destroyed) return Promise.resolve();
