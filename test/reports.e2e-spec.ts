@@ -1,4 +1,5 @@
 import * as ExcelJS from 'exceljs';
+import { HASHED_FIELDS } from 'src/modules/audit/audit-hash';
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -1115,26 +1116,7 @@ describe('reports: exporting a year of audit events in bounded memory', () => {
 
   /** Appends N events under the chain-head lock, hashed as the chain requires, in multi-row INSERTs. */
   async function appendEvents(n: number, people: string[]) {
-    const columns = [
-      'id',
-      'createdAt',
-      'actorId',
-      'actorRole',
-      'action',
-      'entityType',
-      'entityId',
-      'fromState',
-      'toState',
-      'revisionId',
-      'contentHash',
-      'comment',
-      'details',
-      'requestId',
-      'ip',
-      'userAgent',
-      'prevHash',
-      'hash',
-    ] as const;
+    const columns = [...HASHED_FIELDS, 'prevHash', 'hash'] as const;
     const actions = [
       ['post.created', null, 'draft'],
       ['post.submitted', 'draft', 'pending_dept_review'],
