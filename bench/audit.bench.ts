@@ -35,8 +35,8 @@ import { DataSource, EntityManager } from 'typeorm';
 import { canonicalJson } from 'src/common/canonical-json';
 import { runWithRequestContext } from 'src/common/request-context';
 import { dataSourceOptions } from 'src/database/data-source-options';
+import { AuditChainHead, AuditEvent } from 'src/modules/audit/audit-event.entity';
 import { Transactions } from 'src/database/transactions';
-import { AuditEvent } from 'src/modules/audit/audit-event.entity';
 import { chainHash } from 'src/modules/audit/audit-hash';
 import { AuditInput, AuditService, VerifyResult } from 'src/modules/audit/audit.service';
 
@@ -394,7 +394,7 @@ async function main(): Promise<number> {
   const t0 = performance.now();
   const maxConcurrency = Math.max(...CONCURRENCY, UNDER_LOAD_CONCURRENCY + 1);
   await recreateDatabase(MYSQL_URL);
-  const base = dataSourceOptions({ type: 'mysql', url: MYSQL_URL });
+  const base = dataSourceOptions({ type: 'mysql', url: MYSQL_URL }, [AuditEvent, AuditChainHead]);
   const ds = new DataSource({
     ...base,
     // One connection per loop, plus room for verify() running beside them.

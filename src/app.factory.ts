@@ -4,7 +4,7 @@ import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
-import { AppModule } from 'src/app.module';
+import { ApiModule } from 'src/api.module';
 import { AllExceptionsFilter, bodyParserErrors } from 'src/common/http-exception.filter';
 import { assignRequestId, openRequestContext } from 'src/common/request-context';
 import { createValidationPipe } from 'src/common/validation';
@@ -14,7 +14,7 @@ export const API_PREFIX = 'api/v1';
 
 /** Builds the HTTP application (not yet listening): used by main.ts and by the e2e tests alike. */
 export async function createApp(config: AppConfig): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
+  const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot(config), {
     bodyParser: false,
     bufferLogs: true,
   });

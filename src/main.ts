@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { configOrExit } from 'src/config/app-config';
 import { createApp } from 'src/app.factory';
-import { DEMO_USERS, DemoSeedService } from 'src/database/demo-seed.service';
+import { DEMO_USERS, DemoSeedService } from 'src/demo/demo-seed.service';
 
 async function main(): Promise<void> {
   const config = configOrExit();

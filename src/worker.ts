@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
-import { AppModule } from 'src/app.module';
+import { WorkerModule } from 'src/worker.module';
 import { configOrExit } from 'src/config/app-config';
 
 /**
@@ -17,12 +17,9 @@ async function main(): Promise<void> {
     );
     process.exit(1);
   }
-  const app = await NestFactory.createApplicationContext(
-    AppModule.forRoot(config, { worker: true }),
-    {
-      bufferLogs: true,
-    },
-  );
+  const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config), {
+    bufferLogs: true,
+  });
   app.useLogger(app.get(Logger));
   app.enableShutdownHooks();
   await app.init();

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { DataSource } from 'typeorm';
-import { DEMO_USERS, DemoSeedService } from 'src/database/demo-seed.service';
+import { DEMO_USERS, DemoSeedService } from 'src/demo/demo-seed.service';
 import { bearer, login, startApp, TestApp, USING_MYSQL } from 'test/harness';
 
 describe('health', () => {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import request from 'supertest';
-import { POST_STATES, PostState, transition } from 'src/modules/review/post-state-machine';
+import { POST_STATES, PostState, transition } from 'src/modules/posts/post-state-machine';
 import { bearer, startApp, TestApp } from 'test/harness';
 import { ATTESTED, buildCampus, Campus, Flow } from 'test/workflow';
 

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
-import { AppModule } from 'src/app.module';
+import { CliModule } from 'src/cli/cli.module';
 import { AppConfig } from 'src/config/app-config';
 import { ConfigError } from 'src/config/environment';
 import { UsersService } from 'src/modules/users/users.service';
@@ -46,7 +46,7 @@ async function main(): Promise<void> {
   const password = process.env.ADMIN_PASSWORD ?? (await askHidden(`Password for ${username}: `));
   if (password.length < 10) throw new Error('the password must be at least 10 characters');
   const config = AppConfig.fromEnv({ ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' });
-  const app = await NestFactory.createApplicationContext(AppModule.forRoot(config), {
+  const app = await NestFactory.createApplicationContext(CliModule.forRoot(config), {
     logger: ['error'],
   });
   try {

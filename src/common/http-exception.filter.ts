@@ -3,7 +3,7 @@ import type { Request, Response } from 'express';
 import { QueryFailedError } from 'typeorm';
 import { AppException } from 'src/common/app.exception';
 import { ErrorCode } from 'src/common/error-code';
-import { isUniqueViolation } from 'src/database/db-errors';
+import { isUniqueViolation } from 'src/common/db-errors';
 
 interface ErrorBody {
   statusCode: number;

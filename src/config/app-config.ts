@@ -24,6 +24,8 @@ export class AppConfig {
   readonly corsOrigins: string[] | boolean;
   readonly logLevel: string;
   readonly accessTokenTtlSeconds: number;
+  /** How long one process trusts a session it checked; see AuthService.resolve. */
+  readonly sessionCacheMs: number;
   readonly refreshTokenTtlSeconds: number;
   readonly login: { maxPerUser: number; maxPerIp: number; windowSeconds: number };
   readonly bodyLimit: string;
@@ -70,6 +72,7 @@ export class AppConfig {
       : false;
     this.logLevel = e.LOG_LEVEL;
     this.accessTokenTtlSeconds = e.ACCESS_TOKEN_TTL_SECONDS;
+    this.sessionCacheMs = e.AUTH_SESSION_CACHE_MS;
     this.refreshTokenTtlSeconds = e.REFRESH_TOKEN_TTL_SECONDS;
     this.login = {
       maxPerUser: e.LOGIN_MAX_FAILURES_PER_USER,

@@ -100,6 +100,13 @@ export class Environment {
   @Min(60)
   ACCESS_TOKEN_TTL_SECONDS = 900;
 
+  /** How long one process trusts a session it checked (ms); 0: check on every request. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(60000)
+  AUTH_SESSION_CACHE_MS = 2000;
+
   @Transform(toInt)
   @IsInt()
   @Min(300)

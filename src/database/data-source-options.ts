@@ -1,12 +1,18 @@
 import type { DataSourceOptions } from 'typeorm';
 import type { DatabaseConfig } from 'src/config/app-config';
-import { ENTITIES } from 'src/database/entities';
 import { MIGRATIONS } from '../../migrations';
 
 /** One description of the database, shared by the app, the migration CLI, the tests and benches. */
-export function dataSourceOptions(db: DatabaseConfig): DataSourceOptions {
+/**
+ * Entities come from each module's `TypeOrmModule.forFeature` (autoLoadEntities);
+ * a standalone data source (migrations, benches) passes the few it reads, if any.
+ */
+export function dataSourceOptions(
+  db: DatabaseConfig,
+  entities: DataSourceOptions['entities'] = [],
+): DataSourceOptions {
   const common = {
-    entities: ENTITIES,
+    entities,
     migrations: MIGRATIONS,
     migrationsTransactionMode: 'each' as const,
     synchronize: false,

@@ -16,7 +16,12 @@ import { Transactions } from 'src/database/transactions';
           mkdirSync(dirname(config.database.path), { recursive: true });
         }
         // Schema comes only from migrations/, applied here at start-up.
-        return { ...dataSourceOptions(config.database), migrationsRun: true, retryAttempts: 0 };
+        return {
+          ...dataSourceOptions(config.database),
+          migrationsRun: true,
+          retryAttempts: 0,
+          autoLoadEntities: true,
+        };
       },
     }),
   ],

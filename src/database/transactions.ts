@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { isRetryableConflict } from 'src/database/db-errors';
+import { isRetryableConflict } from 'src/common/db-errors';
 
 const MAX_ATTEMPTS = 5;
 

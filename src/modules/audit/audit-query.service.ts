@@ -16,6 +16,11 @@ export function toAuditEventView(e: AuditEvent): AuditEventView {
 export class AuditQueryService {
   constructor(@InjectRepository(AuditEvent) private readonly events: Repository<AuditEvent>) {}
 
+  /** Every event on one entity, in chain order (a post's 审核登记表). */
+  eventsOf(entityType: string, entityId: string): Promise<AuditEvent[]> {
+    return this.events.find({ where: { entityType, entityId }, order: { id: 'ASC' } });
+  }
+
   /** Keyset paging on the sequence id: stable while new events are appended. */
   async list(
     q: ListAuditEventsQuery,

@@ -1,17 +1,15 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AuditQueryService } from 'src/modules/audit/audit-query.service';
 import { AuditCheckpoint } from 'src/modules/audit/audit-checkpoint.entity';
-import { AuditEvent } from 'src/modules/audit/audit-event.entity';
-import { AuditController } from 'src/modules/audit/audit.controller';
+import { AuditChainHead, AuditEvent } from 'src/modules/audit/audit-event.entity';
+import { AuditQueryService } from 'src/modules/audit/audit-query.service';
 import { AuditService } from 'src/modules/audit/audit.service';
 import { CheckpointService } from 'src/modules/audit/checkpoint.service';
 
-@Global()
+/** The tamper-evident chain: appends inside callers' transactions, queries, verify, checkpoints. */
 @Module({
-  imports: [TypeOrmModule.forFeature([AuditEvent, AuditCheckpoint])],
-  controllers: [AuditController],
+  imports: [TypeOrmModule.forFeature([AuditEvent, AuditChainHead, AuditCheckpoint])],
   providers: [AuditService, AuditQueryService, CheckpointService],
-  exports: [AuditService, AuditQueryService],
+  exports: [AuditService, AuditQueryService, CheckpointService],
 })
 export class AuditModule {}

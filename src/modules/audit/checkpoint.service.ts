@@ -49,11 +49,8 @@ export function toCheckpointView(c: AuditCheckpoint): CheckpointView {
  * not hold, cannot be recomputed and exposes that.
  */
 @Injectable()
-export class CheckpointService implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly logger = new Logger(CheckpointService.name);
+export class CheckpointService {
   private readonly keyId: string;
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<unknown>;
 
   constructor(
     @InjectRepository(AuditCheckpoint) private readonly checkpoints: Repository<AuditCheckpoint>,
@@ -62,20 +59,6 @@ export class CheckpointService implements OnApplicationBootstrap, OnModuleDestro
     private readonly config: AppConfig,
   ) {
     this.keyId = keyIdOf(config.auditSigningKey);
-  }
-
-  onApplicationBootstrap(): void {
-    const seconds = this.config.auditCheckpointIntervalSeconds;
-    if (seconds <= 0) return;
-    // unref: a pending checkpoint never keeps a CLI or a test process alive.
-    this.timer = setInterval(() => this.tick(), seconds * 1000).unref();
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    // Let a checkpoint being taken commit before the database closes.
-    await this.running;
   }
 
   /**
@@ -161,10 +144,41 @@ export class CheckpointService implements OnApplicationBootstrap, OnModuleDestro
         .toString(),
     };
   }
+}
+
+/**
+ * Periodic checkpoints (AUDIT_CHECKPOINT_INTERVAL_SECONDS): a timer that only the
+ * API root registers, so a CLI command or a worker never starts one.
+ */
+@Injectable()
+export class CheckpointScheduler implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('AuditCheckpoints');
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<unknown>;
+
+  constructor(
+    private readonly checkpoints: CheckpointService,
+    private readonly config: AppConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const seconds = this.config.auditCheckpointIntervalSeconds;
+    if (seconds <= 0) return;
+    // unref: a pending checkpoint never keeps a test process alive.
+    this.timer = setInterval(() => this.tick(), seconds * 1000).unref();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    // Let a checkpoint being taken commit before the database closes.
+    await this.running;
+  }
 
   private tick(): void {
     if (this.running) return;
-    this.running = this.create('periodic')
+    this.running = this.checkpoints
+      .create('periodic')
       .then((c) => {
         if (c)
           this.logger.log(`audit checkpoint ${c.id} signed events 1..${c.statement.lastEventId}`);

@@ -2,14 +2,20 @@ import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
 import { PassportModule } from '@nestjs/passport';
+import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from 'src/config/app-config';
-import { AuthController } from 'src/modules/auth/auth.controller';
+import { AuditModule } from 'src/modules/audit/audit.module';
+import { UsersModule } from 'src/modules/users/users.module';
 import { AuthService } from 'src/modules/auth/auth.service';
+import { RefreshToken, Session } from 'src/modules/auth/session.entity';
 import { JwtAuthGuard, RolesGuard } from 'src/modules/auth/guards';
 import { JwtStrategy, LocalStrategy } from 'src/modules/auth/strategies';
 
 @Module({
   imports: [
+    TypeOrmModule.forFeature([Session, RefreshToken]),
+    AuditModule,
+    UsersModule,
     PassportModule,
     JwtModule.registerAsync({
       inject: [AppConfig],
@@ -19,7 +25,6 @@ import { JwtStrategy, LocalStrategy } from 'src/modules/auth/strategies';
       }),
     }),
   ],
-  controllers: [AuthController],
   providers: [
     AuthService,
     LocalStrategy,

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { DataSource, EntityManager, IsNull } from 'typeorm';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager, IsNull } from 'typeorm';
 import { AppException } from 'src/common/app.exception';
 import type { AuthUser } from 'src/common/auth-user';
 import { ErrorCode } from 'src/common/error-code';
@@ -11,9 +11,10 @@ import { AppConfig } from 'src/config/app-config';
 import { Transactions } from 'src/database/transactions';
 import { AuditService } from 'src/modules/audit/audit.service';
 import { LoginThrottle } from 'src/modules/auth/login-throttle';
-import { verifyPassword } from 'src/modules/auth/passwords';
+import { verifyPassword } from 'src/modules/users/passwords';
 import { RefreshToken, Session } from 'src/modules/auth/session.entity';
-import { User } from 'src/modules/users/user.entity';
+import type { User } from 'src/modules/users/user.entity';
+import { UsersService } from 'src/modules/users/users.service';
 
 export interface AccessTokenPayload {
   sub: string;
@@ -47,6 +48,12 @@ function summary(
   };
 }
 
+/** A session is live until revoked, expired, or begun before its user's sessions were ended. */
+function sessionLive(session: Session, user: User): boolean {
+  if (!user.active || session.revokedAt || session.expiresAt.getTime() <= Date.now()) return false;
+  return !user.sessionsValidFrom || session.createdAt >= user.sessionsValidFrom;
+}
+
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 function invalidRefresh(): AppException {
@@ -66,9 +73,15 @@ export class AuthService {
     private readonly audit: AuditService,
     private readonly jwt: JwtService,
     private readonly config: AppConfig,
+    private readonly users: UsersService,
   ) {
     this.throttle = new LoginThrottle(config.login);
+    // A change of a user (roles, active, password) is seen by this process's next request.
+    users.onChange((userId) => this.forgetUser(userId));
   }
+
+  /** Resolved callers by session id, for a short while: see `resolve`. */
+  private readonly resolved = new Map<string, { user: AuthUser; userId: string; until: number }>();
 
   /** Checks a username and password (the local strategy calls this). Failures are throttled and audited. */
   async validateCredentials(given: string, password: string): Promise<User> {
@@ -80,12 +93,7 @@ export class AuthService {
       await this.recordFailure(username, null, 'throttled');
       throw refusal;
     }
-    const user = await this.dataSource
-      .getRepository(User)
-      .createQueryBuilder('u')
-      .addSelect('u.passwordHash')
-      .where('u.username = :username', { username })
-      .getOne();
+    const user = await this.users.findForSignIn(username);
     const ok = await verifyPassword(user?.passwordHash, password);
     if (!user || !ok || !user.active) {
       this.throttle.recordFailure(username, ip);
@@ -149,10 +157,11 @@ export class AuthService {
       const token = await m.findOneBy(RefreshToken, { tokenHash: sha256(refreshToken) });
       if (!token) return { error: invalidRefresh() };
       const session = await m.findOneBy(Session, { id: token.sessionId });
-      const user = session ? await m.findOneBy(User, { id: session.userId }) : null;
+      const user = session ? await this.users.findById(session.userId) : null;
       if (!session || !user) return { error: invalidRefresh() };
       if (token.usedAt) {
         if (!session.revokedAt) {
+          this.resolved.delete(session.id);
           await m.update(
             Session,
             { id: session.id },
@@ -168,7 +177,7 @@ export class AuthService {
         }
         return { error: invalidRefresh() };
       }
-      if (session.revokedAt || session.expiresAt.getTime() <= Date.now() || !user.active) {
+      if (!sessionLive(session, user)) {
         return { error: invalidRefresh() };
       }
       // Guarded: of two concurrent uses of one token, only one rotates it.
@@ -185,8 +194,9 @@ export class AuthService {
   }
 
   /** Ends the caller's session: its refresh tokens stop working and so do its access tokens. */
-  logout(user: AuthUser): Promise<void> {
-    return this.tx.run(async (m) => {
+  async logout(user: AuthUser): Promise<void> {
+    this.resolved.delete(user.sessionId);
+    await this.tx.run(async (m) => {
       await m.update(
         Session,
         { id: user.sessionId, revokedAt: IsNull() },
@@ -202,15 +212,36 @@ export class AuthService {
     });
   }
 
-  /** The caller behind an access token, or null when the user or its session is no longer valid. */
+  /**
+   * The caller behind an access token, or null when the user or its session is
+   * no longer valid. The answer is kept for AUTH_SESSION_CACHE_MS (default 2 s)
+   * per session: this process forgets it at once on logout or on any change of
+   * the user, another API process within that time. Set 0 to check every request.
+   */
   async resolve(payload: AccessTokenPayload): Promise<AuthUser | null> {
+    const now = Date.now();
+    const hit = this.resolved.get(payload.sid);
+    if (hit && hit.until > now && hit.userId === payload.sub) return hit.user;
     const [user, session] = await Promise.all([
-      this.dataSource.getRepository(User).findOneBy({ id: payload.sub }),
+      this.users.findById(payload.sub),
       this.dataSource.getRepository(Session).findOneBy({ id: payload.sid }),
     ]);
-    if (!user || !user.active || !session || session.userId !== user.id) return null;
-    if (session.revokedAt || session.expiresAt.getTime() <= Date.now()) return null;
-    return { ...summary(user), roles: user.roles, sessionId: session.id };
+    if (!user || !session || session.userId !== user.id || !sessionLive(session, user)) {
+      this.resolved.delete(payload.sid);
+      return null;
+    }
+    const resolved = { ...summary(user), roles: user.roles, sessionId: session.id };
+    const ttl = this.config.sessionCacheMs;
+    if (ttl > 0) {
+      if (this.resolved.size > 10_000) this.resolved.clear();
+      const until = Math.min(now + ttl, session.expiresAt.getTime());
+      this.resolved.set(session.id, { user: resolved, userId: user.id, until });
+    }
+    return resolved;
+  }
+
+  private forgetUser(userId: string): void {
+    for (const [sid, e] of this.resolved) if (e.userId === userId) this.resolved.delete(sid);
   }
 
   private async issue(m: EntityManager, userId: string, sessionId: string): Promise<TokenPair> {

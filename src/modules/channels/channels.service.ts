@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { likeContains } from 'src/common/like';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { EntityManager, Repository } from 'typeorm';
+import { EntityManager, In, Repository } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { AppException } from 'src/common/app.exception';
 import type { AuthUser } from 'src/common/auth-user';
@@ -18,7 +18,7 @@ import {
   ListChannelsQuery,
   UpdateChannelDto,
 } from 'src/modules/channels/dto/channel.dto';
-import { Department } from 'src/modules/departments/department.entity';
+import { DepartmentsService } from 'src/modules/departments/departments.service';
 
 /** A channel as the API shows it: credentials replaced by whether there are any. */
 export type ChannelView = Omit<Channel, 'credentials'> & { hasCredentials: boolean };
@@ -101,6 +101,13 @@ export function checkPlatformSettings(
   }
 }
 
+export interface ChannelRef {
+  id: string;
+  name: string;
+  platform: Platform;
+  departmentId: string;
+}
+
 @Injectable()
 export class ChannelsService {
   constructor(
@@ -108,6 +115,7 @@ export class ChannelsService {
     private readonly tx: Transactions,
     private readonly audit: AuditService,
     private readonly cipher: CredentialsCipher,
+    private readonly departments: DepartmentsService,
   ) {}
 
   async list(q: ListChannelsQuery): Promise<Page<ChannelView>> {
@@ -136,6 +144,25 @@ export class ChannelsService {
       .getOne();
     if (!c) throw AppException.notFound('Channel', id);
     return toChannelView(c);
+  }
+
+  /** Channels by id, as stored (no credentials), inside the caller's transaction or not. */
+  findByIds(m: EntityManager, ids: readonly string[]): Promise<Channel[]> {
+    if (!ids.length) return Promise.resolve([]);
+    return m.findBy(Channel, { id: In([...ids]) });
+  }
+
+  /** One channel as stored (no credentials), or null. */
+  findById(id: string): Promise<Channel | null> {
+    return this.channels.findOneBy({ id });
+  }
+
+  /** What a post's view shows of its channels, by name. */
+  async refsByIds(ids: readonly string[]): Promise<ChannelRef[]> {
+    const rows = await this.findByIds(this.channels.manager, ids);
+    return rows
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+      .map((c) => ({ id: c.id, name: c.name, platform: c.platform, departmentId: c.departmentId }));
   }
 
   /** For publishing adapters only: the decrypted secrets. Never send the result to a client. */
@@ -265,9 +292,7 @@ export class ChannelsService {
     return this.update(id, { active: false }, actor);
   }
 
-  private async assertDepartment(m: EntityManager, departmentId: string): Promise<void> {
-    const d = await m.findOneBy(Department, { id: departmentId });
-    if (!d) throw fieldError('departmentId', 'department does not exist');
-    if (!d.active) throw new AppException(ErrorCode.BUSINESS_RULE, 'Department is deactivated');
+  private assertDepartment(m: EntityManager, departmentId: string): Promise<void> {
+    return this.departments.assertUsable(m, departmentId);
   }
 }

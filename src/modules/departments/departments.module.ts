@@ -1,12 +1,11 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuditModule } from 'src/modules/audit/audit.module';
 import { Department } from 'src/modules/departments/department.entity';
-import { DepartmentsController } from 'src/modules/departments/departments.controller';
 import { DepartmentsService } from 'src/modules/departments/departments.service';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([Department])],
-  controllers: [DepartmentsController],
+  imports: [TypeOrmModule.forFeature([Department]), AuditModule],
   providers: [DepartmentsService],
   exports: [DepartmentsService],
 })

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { likeContains } from 'src/common/like';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import { Repository } from 'typeorm';
+import { EntityManager, Repository } from 'typeorm';
 import { AppException } from 'src/common/app.exception';
 import type { AuthUser } from 'src/common/auth-user';
 import { ErrorCode } from 'src/common/error-code';
@@ -50,26 +50,55 @@ export class DepartmentsService {
   create(dto: CreateDepartmentDto, actor: AuthUser | null): Promise<Department> {
     return this.tx.run(async (m) => {
       await this.assertCodeFree(m.getRepository(Department), dto.code);
-      const now = new Date();
-      const d = m.create(Department, {
-        id: randomUUID(),
-        name: dto.name,
-        code: dto.code,
-        isPropaganda: dto.isPropaganda ?? false,
-        active: true,
-        createdAt: now,
-        updatedAt: now,
-      });
-      await m.insert(Department, d);
-      await this.audit.record(m, {
-        action: 'department.created',
-        entityType: 'department',
-        entityId: d.id,
-        actor,
-        details: { name: d.name, code: d.code, isPropaganda: d.isPropaganda },
-      });
-      return d;
+      return this.insert(m, dto, actor, {});
     });
+  }
+
+  /** The department `admin:create` puts the first administrator in, made on first use. */
+  async ensureAdminDepartment(m: EntityManager): Promise<Department> {
+    const found = await m.findOneBy(Department, { code: 'ADMIN' });
+    if (found) return found;
+    return this.insert(m, { name: '系统管理', code: 'ADMIN', isPropaganda: false }, null, {
+      via: 'admin:create',
+    });
+  }
+
+  /** A user may be placed only in a department that exists and is active. */
+  async assertUsable(m: EntityManager, departmentId: string): Promise<void> {
+    const d = await m.findOneBy(Department, { id: departmentId });
+    if (!d) {
+      throw new AppException(ErrorCode.VALIDATION_FAILED, 'Unknown department', [
+        { field: 'departmentId', errors: ['department does not exist'] },
+      ]);
+    }
+    if (!d.active) throw new AppException(ErrorCode.BUSINESS_RULE, 'Department is deactivated');
+  }
+
+  private async insert(
+    m: EntityManager,
+    dto: CreateDepartmentDto,
+    actor: AuthUser | null,
+    extra: Record<string, unknown>,
+  ): Promise<Department> {
+    const now = new Date();
+    const d = m.create(Department, {
+      id: randomUUID(),
+      name: dto.name,
+      code: dto.code,
+      isPropaganda: dto.isPropaganda ?? false,
+      active: true,
+      createdAt: now,
+      updatedAt: now,
+    });
+    await m.insert(Department, d);
+    await this.audit.record(m, {
+      action: 'department.created',
+      entityType: 'department',
+      entityId: d.id,
+      actor,
+      details: { name: d.name, code: d.code, isPropaganda: d.isPropaganda, ...extra },
+    });
+    return d;
   }
 
   update(id: string, dto: UpdateDepartmentDto, actor: AuthUser): Promise<Department> {

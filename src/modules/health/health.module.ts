@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
-import { HealthController } from 'src/modules/health/health.controller';
 import { HealthService } from 'src/modules/health/health.service';
+import { PublishingModule } from 'src/modules/publishing/publishing.module';
 
-@Module({ controllers: [HealthController], providers: [HealthService] })
+@Module({ imports: [PublishingModule], providers: [HealthService], exports: [HealthService] })
 export class HealthModule {}

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
 import { AppConfig } from 'src/config/app-config';
-import { PublicationExecutor } from 'src/modules/publishing/executor';
+import { ExecutorRef } from 'src/modules/publishing/executor';
 import { PublisherService } from 'src/modules/publishing/publisher.service';
 
 interface Dependency {
@@ -57,7 +57,7 @@ export class HealthService implements OnModuleDestroy {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly config: AppConfig,
     private readonly publisher: PublisherService,
-    private readonly executor: PublicationExecutor,
+    private readonly executor: ExecutorRef,
   ) {
     if (config.redisUrl) {
       this.redis = new Redis(config.redisUrl, {

@@ -1,6 +1,6 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { jsonText } from 'src/database/transformers';
-import type { PostState } from 'src/modules/review/post-state-machine';
+import type { PostState } from 'src/modules/posts/post-state-machine';
 
 @Entity('posts')
 export class Post {

@@ -1,10 +1,22 @@
 import { Module } from '@nestjs/common';
-import { PostsController } from 'src/modules/posts/posts.controller';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuditModule } from 'src/modules/audit/audit.module';
+import { ChannelsModule } from 'src/modules/channels/channels.module';
+import { Decision } from 'src/modules/posts/decision.entity';
+import { PostLifecycle } from 'src/modules/posts/post-lifecycle.service';
+import { Post, PostChannel, PostRevision } from 'src/modules/posts/post.entity';
 import { PostsService } from 'src/modules/posts/posts.service';
+import { UsersModule } from 'src/modules/users/users.module';
 
+/** Posts, their immutable revisions, the review decisions and the one writer of post state. */
 @Module({
-  controllers: [PostsController],
-  providers: [PostsService],
-  exports: [PostsService],
+  imports: [
+    TypeOrmModule.forFeature([Post, PostRevision, PostChannel, Decision]),
+    AuditModule,
+    ChannelsModule,
+    UsersModule,
+  ],
+  providers: [PostsService, PostLifecycle],
+  exports: [PostsService, PostLifecycle],
 })
 export class PostsModule {}

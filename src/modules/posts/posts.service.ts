@@ -1,32 +1,25 @@
 import { Injectable } from '@nestjs/common';
-import { likeContains } from 'src/common/like';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager, In } from 'typeorm';
+import { likeContains } from 'src/common/like';
 import { AppException } from 'src/common/app.exception';
 import { AuthUser, hasRole } from 'src/common/auth-user';
 import { ErrorCode } from 'src/common/error-code';
 import { Page, pageWindow } from 'src/common/paging';
 import { Role } from 'src/common/roles';
 import { Transactions } from 'src/database/transactions';
-import { AuditEvent } from 'src/modules/audit/audit-event.entity';
+import { AuditQueryService } from 'src/modules/audit/audit-query.service';
 import { AuditService } from 'src/modules/audit/audit.service';
-import { Channel } from 'src/modules/channels/channel.entity';
+import { ChannelsService } from 'src/modules/channels/channels.service';
+import { Decision } from 'src/modules/posts/decision.entity';
 import { CreatePostDto, ListPostsQuery, UpdatePostDto } from 'src/modules/posts/dto/post.dto';
 import { canSeePost, whereVisible } from 'src/modules/posts/post-access';
 import { normaliseContent, NormalisedContent } from 'src/modules/posts/post-content';
 import { Post, PostChannel, PostRevision } from 'src/modules/posts/post.entity';
 import { diffRevisions } from 'src/modules/posts/revision-diff';
-import { Publication } from 'src/modules/publishing/publication.entity';
-import { Decision } from 'src/modules/review/decision.entity';
-import { latestScreening } from 'src/modules/screening/post-screening.entity';
-import {
-  allowedActions,
-  decide,
-  isEditable,
-  POST_ACTIONS,
-} from 'src/modules/review/post-state-machine';
-import { User } from 'src/modules/users/user.entity';
+import { allowedActions, isEditable } from 'src/modules/posts/post-state-machine';
+import { PersonRef, UsersService } from 'src/modules/users/users.service';
 
 export interface RevisionView {
   id: string;
@@ -58,14 +51,15 @@ export function toRevisionView(r: PostRevision): RevisionView {
   };
 }
 
-type PersonRef = { id: string; username: string; displayName: string } | null;
-
 @Injectable()
 export class PostsService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly tx: Transactions,
     private readonly audit: AuditService,
+    private readonly auditQuery: AuditQueryService,
+    private readonly channels: ChannelsService,
+    private readonly users: UsersService,
   ) {}
 
   create(dto: CreatePostDto, user: AuthUser) {
@@ -112,7 +106,7 @@ export class PostsService {
         contentHash: rev.contentHash,
         details: { revisionNumber: 1, title: rev.title, channelIds: rev.channelIds },
       });
-      return this.view(m, post, user);
+      return post;
     });
   }
 
@@ -142,7 +136,7 @@ export class PostsService {
         channelIds: dto.channelIds ?? cur.channelIds,
         publishAt: dto.publishAt === undefined ? cur.publishAt : this.futureOrNull(dto.publishAt),
       });
-      if (content.hash === cur.contentHash) return this.view(m, post, user);
+      if (content.hash === cur.contentHash) return post;
       if (dto.channelIds) await this.assertTargets(m, user, content.channelIds);
       const now = new Date();
       const rev = this.newRevision(post.id, cur.number + 1, content, content.hash, user.id, now);
@@ -190,7 +184,7 @@ export class PostsService {
         publishAt: rev.publishAt,
         updatedAt: now,
       });
-      return this.view(m, post, user);
+      return post;
     });
   }
 
@@ -221,9 +215,9 @@ export class PostsService {
     return { items: posts.map((p) => this.summary(p)), total, page, pageSize };
   }
 
-  async get(id: string, user: AuthUser) {
-    const m = this.dataSource.manager;
-    return this.view(m, await this.visiblePost(m, id, user), user);
+  /** The post if the caller may see it (404 otherwise), read outside any transaction. */
+  get(id: string, user: AuthUser): Promise<Post> {
+    return this.visiblePost(this.dataSource.manager, id, user);
   }
 
   async revisions(id: string, user: AuthUser) {
@@ -259,19 +253,13 @@ export class PostsService {
   async history(id: string, user: AuthUser) {
     const m = this.dataSource.manager;
     const post = await this.visiblePost(m, id, user);
-    const events = await m.find(AuditEvent, {
-      where: { entityType: 'post', entityId: id },
-      order: { id: 'ASC' },
-    });
+    const events = await this.auditQuery.eventsOf('post', id);
     const revs = await m.find(PostRevision, {
       where: { postId: id },
       select: { id: true, number: true },
     });
     const numberOf = new Map(revs.map((r) => [r.id, r.number]));
-    const people = await this.people(
-      m,
-      events.map((e) => e.actorId),
-    );
+    const people = await this.users.people(events.map((e) => e.actorId));
     return {
       postId: post.id,
       state: post.state,
@@ -309,7 +297,7 @@ export class PostsService {
    * accept submissions (e.g. the university's main account).
    */
   async assertTargets(m: EntityManager, user: AuthUser, channelIds: string[]): Promise<void> {
-    const channels = await m.findBy(Channel, { id: In(channelIds) });
+    const channels = await this.channels.findByIds(m, channelIds);
     const found = new Map(channels.map((c) => [c.id, c]));
     const unusable = channelIds.filter((id) => !found.get(id)?.active);
     if (unusable.length) {
@@ -332,64 +320,48 @@ export class PostsService {
     }
   }
 
-  async view(m: EntityManager, post: Post, user?: AuthUser) {
-    const [rev, decisions, publications, screening] = await Promise.all([
-      post.currentRevisionId ? m.findOneBy(PostRevision, { id: post.currentRevisionId }) : null,
-      m.find(Decision, { where: { postId: post.id }, order: { createdAt: 'ASC' } }),
-      m.find(Publication, { where: { postId: post.id }, order: { createdAt: 'ASC' } }),
-      latestScreening(m, post.id),
-    ]);
-    const channels = rev?.channelIds.length
-      ? await m.find(Channel, { where: { id: In(rev.channelIds) }, order: { name: 'ASC' } })
-      : [];
-    const people = await this.people(m, [post.authorId, ...decisions.map((d) => d.reviewerId)]);
-    return {
-      ...this.summary(post),
-      author: people.get(post.authorId) ?? null,
-      currentRevision: rev ? toRevisionView(rev) : null,
-      channels: channels.map((c) => ({
-        id: c.id,
-        name: c.name,
-        platform: c.platform,
-        departmentId: c.departmentId,
-      })),
-      decisions: decisions.map((d) => ({
-        id: d.id,
-        round: d.round,
-        level: d.level,
-        outcome: d.outcome,
-        reviewer: people.get(d.reviewerId) ?? { id: d.reviewerId },
-        reviewerRoles: d.reviewerRoles.split(','),
-        comment: d.comment,
-        attestation: d.attestation,
-        revisionId: d.revisionId,
-        revisionNumber: d.revisionNumber,
-        contentHash: d.contentHash,
-        createdAt: d.createdAt,
-      })),
-      publications: publications.map((p) => ({
-        id: p.id,
-        channelId: p.channelId,
-        status: p.status,
-        attempts: p.attempts,
-        revisionId: p.revisionId,
-        contentHash: p.contentHash,
-        externalId: p.externalId,
-        url: p.url,
-        lastError: p.lastError,
-        publishedAt: p.publishedAt,
-      })),
-      screening,
-      allowedActions: user ? this.actionsFor(post, user) : undefined,
-    };
+  /** The revision a post currently points at. */
+  async currentRevision(m: EntityManager, post: Post): Promise<PostRevision | null> {
+    return post.currentRevisionId
+      ? m.findOneBy(PostRevision, { id: post.currentRevisionId })
+      : null;
   }
 
-  /** What this caller may do to this post now, as the state machine's guard answers it. */
-  private actionsFor(post: Post, user: AuthUser): string[] {
-    const acts: string[] = POST_ACTIONS.filter(
-      (action) => decide({ post, action, actor: user, level2ReviewerId: post.deptApproverId }).ok,
-    );
-    return isEditable(post.state) && post.authorId === user.id ? [...acts, 'edit'] : acts;
+  /** A revision by id, for publishing: what was approved is what goes out. */
+  revisionById(
+    id: string,
+    m: EntityManager = this.dataSource.manager,
+  ): Promise<PostRevision | null> {
+    return m.findOneBy(PostRevision, { id });
+  }
+
+  /** Several revisions by id (the website feed). */
+  revisionsByIds(ids: string[]): Promise<PostRevision[]> {
+    if (!ids.length) return Promise.resolve([]);
+    return this.dataSource.getRepository(PostRevision).findBy({ id: In(ids) });
+  }
+
+  /** Every decision on the post, oldest first (the view and the 审核登记表). */
+  decisionsOf(postId: string, m: EntityManager = this.dataSource.manager): Promise<Decision[]> {
+    return m.find(Decision, { where: { postId }, order: { createdAt: 'ASC' } });
+  }
+
+  /**
+   * Whether `userId` already decided this revision at another level than `level`:
+   * the three reviews of one revision are three people, also across rounds.
+   */
+  async decidedAtOtherLevel(
+    m: EntityManager,
+    postId: string,
+    revisionId: string,
+    userId: string,
+    level: number,
+  ): Promise<boolean> {
+    const rows = (await m.query(
+      'SELECT 1 AS x FROM decisions WHERE postId = ? AND revisionId = ? AND reviewerId = ? AND level <> ? LIMIT 1',
+      [postId, revisionId, userId, level],
+    )) as unknown[];
+    return rows.length > 0;
   }
 
   summary(p: Post) {
@@ -407,21 +379,6 @@ export class PostsService {
       createdAt: p.createdAt,
       updatedAt: p.updatedAt,
     };
-  }
-
-  async people(
-    m: EntityManager,
-    ids: (string | null)[],
-  ): Promise<Map<string, NonNullable<PersonRef>>> {
-    const unique = [...new Set(ids.filter((x): x is string => !!x))];
-    if (!unique.length) return new Map();
-    const users = await m.find(User, {
-      where: { id: In(unique) },
-      select: { id: true, username: true, displayName: true },
-    });
-    return new Map(
-      users.map((u) => [u.id, { id: u.id, username: u.username, displayName: u.displayName }]),
-    );
   }
 
   private newRevision(

@@ -10,6 +10,7 @@ import { AppConfig } from 'src/config/app-config';
 import {
   ATTEMPT_JOB,
   PUBLICATIONS_QUEUE,
+  ExecutorRef,
   PublicationExecutor,
 } from 'src/modules/publishing/executor';
 import { PublisherService } from 'src/modules/publishing/publisher.service';
@@ -62,8 +63,10 @@ export class BullmqExecutor
     @InjectQueue(PUBLICATIONS_QUEUE) private readonly queue: Queue<AttemptJob>,
     private readonly publisher: PublisherService,
     private readonly config: AppConfig,
+    ref: ExecutorRef,
   ) {
     super();
+    ref.attach(this);
   }
 
   onApplicationBootstrap(): void {

@@ -5,7 +5,7 @@ import {
   BeforeApplicationShutdown,
 } from '@nestjs/common';
 import { AppConfig } from 'src/config/app-config';
-import { PublicationExecutor } from 'src/modules/publishing/executor';
+import { ExecutorRef, PublicationExecutor } from 'src/modules/publishing/executor';
 import { PublisherService } from 'src/modules/publishing/publisher.service';
 
 /**
@@ -31,8 +31,10 @@ export class InProcessExecutor
   constructor(
     private readonly publisher: PublisherService,
     private readonly config: AppConfig,
+    ref: ExecutorRef,
   ) {
     super();
+    ref.attach(this);
   }
 
   onApplicationBootstrap(): void {

@@ -8,8 +8,9 @@ import { pageWindow } from 'src/common/paging';
 import { Transactions } from 'src/database/transactions';
 import { AuditService } from 'src/modules/audit/audit.service';
 import { ListPublicationsQuery } from 'src/modules/publishing/dto/publication.dto';
-import { PublicationExecutor } from 'src/modules/publishing/executor';
+import { ExecutorRef } from 'src/modules/publishing/executor';
 import { Publication } from 'src/modules/publishing/publication.entity';
+import { PublicationStore } from 'src/modules/publishing/publication-store';
 
 /** The publication history the propaganda department watches, and its one lever: retry. */
 @Injectable()
@@ -18,7 +19,8 @@ export class PublicationsService {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly tx: Transactions,
     private readonly audit: AuditService,
-    private readonly executor: PublicationExecutor,
+    private readonly executor: ExecutorRef,
+    private readonly store: PublicationStore,
   ) {}
 
   async list(q: ListPublicationsQuery) {
@@ -79,22 +81,16 @@ export class PublicationsService {
           },
         );
       }
-      const to = p.operation === 'retract' ? 'retracting' : 'queued';
       const now = new Date();
-      const res = await m.update(
-        Publication,
-        { id, status: 'failed' },
-        {
-          status: to,
-          attempts: 0,
-          nextAttemptAt: now,
-          leaseOwner: null,
-          leaseUntil: null,
-          adapterState: null,
-          updatedAt: now,
-        },
-      );
-      if (res.affected !== 1)
+      const to = await this.store.move(m, p, 'request_retry', {
+        attempts: 0,
+        nextAttemptAt: now,
+        leaseOwner: null,
+        leaseUntil: null,
+        adapterState: null,
+        updatedAt: now,
+      });
+      if (!to)
         throw new AppException(ErrorCode.CONFLICT, 'The publication changed; reload and try again');
       await this.audit.record(m, {
         action: 'publication.retry_requested',

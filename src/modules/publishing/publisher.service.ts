@@ -5,11 +5,12 @@ import { hostname } from 'node:os';
 import { Brackets, DataSource, EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { AppConfig } from 'src/config/app-config';
+import { fromDbTime } from 'src/database/sql';
 import { Transactions } from 'src/database/transactions';
 import { AuditInput, AuditService } from 'src/modules/audit/audit.service';
-import { Channel } from 'src/modules/channels/channel.entity';
 import { ChannelsService } from 'src/modules/channels/channels.service';
-import { Post, PostRevision } from 'src/modules/posts/post.entity';
+import { PostLifecycle } from 'src/modules/posts/post-lifecycle.service';
+import { PostsService } from 'src/modules/posts/posts.service';
 import { AdapterRegistry } from 'src/modules/publishing/adapters/adapter-registry';
 import {
   AdapterError,
@@ -19,7 +20,8 @@ import {
 } from 'src/modules/publishing/adapters/channel-adapter';
 import { backoffDelay } from 'src/modules/publishing/backoff';
 import { Publication, PublicationStatus } from 'src/modules/publishing/publication.entity';
-import { transitionFor } from 'src/modules/review/post-state-machine';
+import { DUE_STATUSES, isDue } from 'src/modules/publishing/publication-state-machine';
+import { MoveGuard, PublicationStore } from 'src/modules/publishing/publication-store';
 
 /** The result of one attempt, for the executor (BullMQ maps `retry` onto its own backoff). */
 export type AttemptOutcome =
@@ -41,8 +43,6 @@ export function deliveryId(publicationId: string, operation: Operation): string 
   return `msg_${publicationId.replace(/-/g, '')}_${operation}`;
 }
 
-const DUE_STATUSES: PublicationStatus[] = ['queued', 'sending', 'retracting'];
-
 const EARLY_MS = 250;
 
 /**
@@ -63,6 +63,9 @@ export class PublisherService {
     private readonly tx: Transactions,
     private readonly audit: AuditService,
     private readonly channels: ChannelsService,
+    private readonly posts: PostsService,
+    private readonly lifecycle: PostLifecycle,
+    private readonly store: PublicationStore,
     private readonly adapters: AdapterRegistry,
     private readonly config: AppConfig,
   ) {}
@@ -82,7 +85,7 @@ export class PublisherService {
       .getRepository(Publication)
       .createQueryBuilder('p')
       .select(['p.id', 'p.status', 'p.nextAttemptAt', 'p.attempts', 'p.leaseUntil'])
-      .where('p.status IN (:...statuses)', { statuses: DUE_STATUSES })
+      .where('p.status IN (:...statuses)', { statuses: [...DUE_STATUSES] })
       .andWhere('p.nextAttemptAt <= :until', { until })
       .andWhere(
         new Brackets((w) =>
@@ -105,14 +108,7 @@ export class PublisherService {
         .getRawOne<{ oldest: string | Date | null }>(),
       this.dataSource.getRepository(Publication).countBy({ status: 'failed' }),
     ]);
-    const o = oldest?.oldest;
-    return {
-      due,
-      oldestDueAt: o
-        ? new Date(typeof o === 'string' && !o.endsWith('Z') ? `${o.replace(' ', 'T')}Z` : o)
-        : null,
-      failed,
-    };
+    return { due, oldestDueAt: fromDbTime(oldest?.oldest), failed };
   }
 
   /** One attempt on one publication. Safe to call for any id at any time: the claim decides. */
@@ -138,7 +134,7 @@ export class PublisherService {
     return this.dataSource
       .getRepository(Publication)
       .createQueryBuilder('p')
-      .where('p.status IN (:...statuses)', { statuses: DUE_STATUSES })
+      .where('p.status IN (:...statuses)', { statuses: [...DUE_STATUSES] })
       .andWhere('p.nextAttemptAt <= :now', { now })
       .andWhere(
         new Brackets((w) =>
@@ -153,36 +149,28 @@ export class PublisherService {
     return this.tx.run(async (m) => {
       const now = new Date();
       const pub = await m.findOneBy(Publication, { id });
-      if (!pub || !DUE_STATUSES.includes(pub.status)) return null;
+      if (!pub || !isDue(pub.status)) return null;
       // A timer may fire a little early; within that skew the row counts as due.
       if (!pub.nextAttemptAt || pub.nextAttemptAt.getTime() > now.getTime() + EARLY_MS) return null;
       if (pub.leaseUntil && pub.leaseUntil >= now) return null;
       const operation: Operation = pub.status === 'retracting' ? 'retract' : 'publish';
       const polling = pub.adapterState?.pending === true;
       // A lease that ran out mid-attempt is a crash: that attempt counts, and this one repeats it.
-      const status: PublicationStatus = operation === 'retract' ? 'retracting' : 'sending';
       const attempts = polling ? pub.attempts : pub.attempts + 1;
-      const res = await m
-        .createQueryBuilder()
-        .update(Publication)
-        .set({
-          status,
+      const status = await this.store.move(
+        m,
+        pub,
+        'claim',
+        {
           attempts,
           leaseOwner: this.owner,
           leaseUntil: new Date(now.getTime() + this.config.publishing.leaseSeconds * 1000),
           lastAttemptAt: now,
           updatedAt: now,
-        })
-        .where('id = :id AND status = :status AND attempts = :attempts', {
-          id,
-          status: pub.status,
-          attempts: pub.attempts,
-        })
-        .andWhere(
-          new Brackets((w) => w.where('leaseUntil IS NULL').orWhere('leaseUntil < :now', { now })),
-        )
-        .execute();
-      if (res.affected !== 1) return null;
+        },
+        { attempts: pub.attempts, leaseFreeAt: now },
+      );
+      if (!status) return null;
       if (!polling) {
         await this.audit.record(m, {
           action: operation === 'retract' ? 'publication.retract_attempt' : 'publication.sending',
@@ -212,10 +200,11 @@ export class PublisherService {
     polling: boolean,
   ): Promise<AdapterResult> {
     const [channel, rev, credentials] = await Promise.all([
-      this.dataSource.getRepository(Channel).findOneByOrFail({ id: pub.channelId }),
-      this.dataSource.getRepository(PostRevision).findOneByOrFail({ id: pub.revisionId }),
+      this.channels.findById(pub.channelId),
+      this.posts.revisionById(pub.revisionId),
       this.channels.credentialsOf(pub.channelId),
     ]);
+    if (!channel || !rev) throw new AdapterError('the channel or the revision is gone', false);
     // What goes out is the approved revision, checked against the hash the approval bound to.
     const content: PublishContent = {
       postId: pub.postId,
@@ -258,127 +247,135 @@ export class PublisherService {
     }
   }
 
+  /** Writes the outcome of an attempt: one handler per kind of outcome, each one transaction. */
   private record(
     pub: Publication,
     operation: Operation,
     result: AdapterResult | undefined,
     error: AdapterError | undefined,
   ): Promise<AttemptOutcome> {
-    return this.tx.run(async (m) => {
-      const now = new Date();
-      const held = { id: pub.id, status: pub.status, leaseOwner: this.owner };
-      const release = { leaseOwner: null, leaseUntil: null, updatedAt: now };
-      const base = {
-        revisionId: pub.revisionId,
-        contentHash: pub.contentHash,
-        entityType: 'publication',
-        entityId: pub.id,
-        actor: null,
-      };
-      const details = {
-        postId: pub.postId,
-        channelId: pub.channelId,
-        attempt: pub.attempts,
-        deliveryId: deliveryId(pub.id, operation),
-      };
-
-      if (result?.kind === 'done') {
-        const to: PublicationStatus = operation === 'retract' ? 'retracted' : 'published';
-        const patch: Partial<Publication> =
-          operation === 'retract'
-            ? { ...release, status: to, nextAttemptAt: null, lastError: null, adapterState: null }
-            : {
-                ...release,
-                status: to,
-                nextAttemptAt: null,
-                lastError: null,
-                adapterState: null,
-                externalId: result.externalId ?? pub.externalId,
-                url: result.url ?? pub.url,
-                publishedAt: now,
-              };
-        if (!(await this.guarded(m, held, patch, result))) return { kind: 'skipped' };
-        // Row changes first, audit events last: the chain head stays locked only from here to commit.
-        const postDone =
-          operation === 'publish' ? await this.completePost(m, pub.postId, now) : null;
-        await this.audit.record(m, {
-          ...base,
-          action: operation === 'retract' ? 'publication.retracted' : 'publication.sent',
-          fromState: pub.status,
-          toState: to,
-          details: { ...details, externalId: patch.externalId ?? null, url: patch.url ?? null },
-        });
-        if (postDone) await this.audit.record(m, postDone);
-        return { kind: operation === 'retract' ? 'retracted' : 'published' };
-      }
-
-      if (result?.kind === 'pending') {
-        const patch = {
-          ...release,
-          nextAttemptAt: new Date(now.getTime() + result.pollAfterMs),
-          adapterState: { ...result.state, pending: true },
-          externalId: result.externalId ?? pub.externalId,
-          lastError: null,
-        };
-        if (!(await this.guarded(m, held, patch, result))) return { kind: 'skipped' };
-        if (!pub.adapterState?.pending) {
-          await this.audit.record(m, {
-            ...base,
-            action: 'publication.accepted',
-            fromState: pub.status,
-            toState: pub.status,
-            details: { ...details, externalId: patch.externalId ?? null },
-          });
-        }
-        return { kind: 'pending' };
-      }
-
+    return this.tx.run((m) => {
+      const at: Attempted = { m, pub, operation, now: new Date() };
+      if (result?.kind === 'done') return this.recordDone(at, result);
+      if (result?.kind === 'pending') return this.recordPending(at, result);
       const err = error ?? new AdapterError('no result', true);
-      const message = err.message.slice(0, 2000);
-      const keepState = err.state
-        ? { adapterState: { ...(pub.adapterState ?? {}), ...err.state } }
-        : {};
-      if (err.retryable && pub.attempts < this.config.publishing.maxAttempts) {
-        const delayMs =
-          err.retryAfterMs ?? backoffDelay(this.config.publishing.backoffMs, pub.attempts);
-        const back: PublicationStatus = operation === 'retract' ? 'retracting' : 'queued';
-        const patch = {
-          ...release,
-          ...keepState,
-          status: back,
-          nextAttemptAt: new Date(now.getTime() + delayMs),
-          lastError: message,
-        };
-        if (!(await this.guarded(m, held, patch))) return { kind: 'skipped' };
-        await this.audit.record(m, {
-          ...base,
-          action: 'publication.retry_scheduled',
-          fromState: pub.status,
-          toState: back,
-          comment: message,
-          details: { ...details, retryInMs: delayMs },
-        });
-        return { kind: 'retry', delayMs, error: message };
-      }
-      const patch = {
-        ...release,
-        // A permanent failure keeps no adapter state: a manual retry starts afresh.
-        adapterState: null,
-        status: 'failed' as const,
-        nextAttemptAt: null,
-        lastError: message,
-      };
-      if (!(await this.guarded(m, held, patch))) return { kind: 'skipped' };
-      await this.audit.record(m, {
-        ...base,
-        action: 'publication.failed',
-        fromState: pub.status,
-        toState: 'failed',
-        comment: message,
-        details: { ...details, operation, retryable: err.retryable },
-      });
-      return { kind: 'failed', error: message };
+      return err.retryable && pub.attempts < this.config.publishing.maxAttempts
+        ? this.recordRetry(at, err)
+        : this.recordFailure(at, err);
     });
+  }
+
+  /** Delivered (or taken down): the row moves, and the post too if this was its last publication. */
+  private async recordDone(
+    at: Attempted,
+    result: Extract<AdapterResult, { kind: 'done' }>,
+  ): Promise<AttemptOutcome> {
+    const { m, pub, operation, now } = at;
+    const patch: QueryDeepPartialEntity<Publication> = {
+      ...release(now),
+      nextAttemptAt: null,
+      lastError: null,
+      adapterState: null,
+      ...(operation === 'publish'
+        ? {
+            externalId: result.externalId ?? pub.externalId,
+            url: result.url ?? pub.url,
+            publishedAt: now,
+          }
+        : {}),
+    };
+    const to = await this.moveHeld(at, 'deliver', patch, result);
+    if (!to) return { kind: 'skipped' };
+    // Row changes first, audit events last: the chain head stays locked only from here to commit.
+    const postDone =
+      operation === 'publish'
+        ? await this.lifecycle.markPublishedIfComplete(m, pub.postId, now, () =>
+            this.allPublished(m, pub.postId),
+          )
+        : null;
+    await this.audit.record(m, {
+      ...eventBase(pub),
+      action: operation === 'retract' ? 'publication.retracted' : 'publication.sent',
+      fromState: pub.status,
+      toState: to,
+      details: {
+        ...eventDetails(pub, operation),
+        externalId: (patch.externalId as string | null | undefined) ?? null,
+        url: (patch.url as string | null | undefined) ?? null,
+      },
+    });
+    if (postDone) await this.audit.record(m, postDone);
+    return { kind: operation === 'retract' ? 'retracted' : 'published' };
+  }
+
+  /** The platform took it and answers later: poll again, keeping what it said. */
+  private async recordPending(
+    at: Attempted,
+    result: Extract<AdapterResult, { kind: 'pending' }>,
+  ): Promise<AttemptOutcome> {
+    const { m, pub, operation, now } = at;
+    const externalId = result.externalId ?? pub.externalId;
+    const patch = {
+      ...release(now),
+      nextAttemptAt: new Date(now.getTime() + result.pollAfterMs),
+      adapterState: { ...result.state, pending: true },
+      externalId,
+      lastError: null,
+    };
+    if (!(await this.moveHeld(at, 'accept', patch, result))) return { kind: 'skipped' };
+    if (!pub.adapterState?.pending) {
+      await this.audit.record(m, {
+        ...eventBase(pub),
+        action: 'publication.accepted',
+        fromState: pub.status,
+        toState: pub.status,
+        details: { ...eventDetails(pub, operation), externalId: externalId ?? null },
+      });
+    }
+    return { kind: 'pending' };
+  }
+
+  /** A retryable error with attempts left: back to the outbox after the backoff. */
+  private async recordRetry(at: Attempted, err: AdapterError): Promise<AttemptOutcome> {
+    const { m, pub, operation, now } = at;
+    const message = err.message.slice(0, 2000);
+    const delayMs =
+      err.retryAfterMs ?? backoffDelay(this.config.publishing.backoffMs, pub.attempts);
+    const patch = {
+      ...release(now),
+      ...keptState(pub, err),
+      nextAttemptAt: new Date(now.getTime() + delayMs),
+      lastError: message,
+    } as QueryDeepPartialEntity<Publication>;
+    const to = await this.moveHeld(at, 'schedule_retry', patch);
+    if (!to) return { kind: 'skipped' };
+    await this.audit.record(m, {
+      ...eventBase(pub),
+      action: 'publication.retry_scheduled',
+      fromState: pub.status,
+      toState: to,
+      comment: message,
+      details: { ...eventDetails(pub, operation), retryInMs: delayMs },
+    });
+    return { kind: 'retry', delayMs, error: message };
+  }
+
+  /** A permanent error, or none left to try: failed, until a person retries it. */
+  private async recordFailure(at: Attempted, err: AdapterError): Promise<AttemptOutcome> {
+    const { m, pub, operation, now } = at;
+    const message = err.message.slice(0, 2000);
+    // A permanent failure keeps no adapter state: a manual retry starts afresh.
+    const patch = { ...release(now), adapterState: null, nextAttemptAt: null, lastError: message };
+    if (!(await this.moveHeld(at, 'fail', patch))) return { kind: 'skipped' };
+    await this.audit.record(m, {
+      ...eventBase(pub),
+      action: 'publication.failed',
+      fromState: pub.status,
+      toState: 'failed',
+      comment: message,
+      details: { ...eventDetails(pub, operation), operation, retryable: err.retryable },
+    });
+    return { kind: 'failed', error: message };
   }
 
   /**
@@ -387,63 +384,61 @@ export class PublisherService {
    * `retracting`), only the lease is released, keeping what the platform answered
    * so a take-down can find the article.
    */
-  private async guarded(
-    m: EntityManager,
-    held: { id: string; status: PublicationStatus; leaseOwner: string },
-    patch: Partial<Publication>,
+  private async moveHeld(
+    at: Attempted,
+    event: Parameters<PublicationStore['move']>[2],
+    patch: QueryDeepPartialEntity<Publication>,
     result?: AdapterResult,
-  ): Promise<boolean> {
-    const res = await m.update(Publication, held, patch as QueryDeepPartialEntity<Publication>);
-    if (res.affected === 1) return true;
-    const keep: Partial<Publication> = { leaseOwner: null, leaseUntil: null };
-    if (result && 'externalId' in result && result.externalId) keep.externalId = result.externalId;
-    await m.update(
-      Publication,
-      { id: held.id, leaseOwner: held.leaseOwner },
-      keep as QueryDeepPartialEntity<Publication>,
-    );
-    return false;
+  ): Promise<PublicationStatus | null> {
+    const { m, pub } = at;
+    const guard: MoveGuard = { leaseOwner: this.owner };
+    const to = await this.store.move(m, { ...pub, operation: at.operation }, event, patch, guard);
+    if (to) return to;
+    const externalId = result && 'externalId' in result ? result.externalId : undefined;
+    await this.store.releaseLease(m, pub.id, this.owner, externalId ? { externalId } : {});
+    return null;
   }
 
-  /** approved → published, by the system, when the last of its publications has landed. */
-  /** Moves the post if this was its last publication; returns the audit event to append, if any. */
-  private async completePost(
-    m: EntityManager,
-    postId: string,
-    now: Date,
-  ): Promise<AuditInput | null> {
-    // Take the post's row lock first: two last publications landing at once must not each
-    // count the other as still open (READ COMMITTED write skew) and leave the post approved.
-    await m.query('UPDATE posts SET version = version WHERE id = ?', [postId]);
-    const post = await m.findOneBy(Post, { id: postId });
-    if (!post || post.state !== 'approved') return null;
+  private async allPublished(m: EntityManager, postId: string): Promise<boolean> {
     const open = await m
       .getRepository(Publication)
       .createQueryBuilder('p')
       .where('p.postId = :postId AND p.status != :done', { postId, done: 'published' })
       .getCount();
-    if (open > 0) return null;
-    const row = transitionFor(post.state, 'publish');
-    const res = await m
-      .createQueryBuilder()
-      .update(Post)
-      .set({ state: row.to, version: () => 'version + 1', stateChangedAt: now, updatedAt: now })
-      .where('id = :id AND state = :state AND version = :version', {
-        id: post.id,
-        state: post.state,
-        version: post.version,
-      })
-      .execute();
-    if (res.affected !== 1) return null;
-    return {
-      action: 'post.published',
-      entityType: 'post',
-      entityId: post.id,
-      actor: null,
-      fromState: post.state,
-      toState: row.to,
-      revisionId: post.currentRevisionId,
-      details: { round: post.round },
-    };
+    return open === 0;
   }
+}
+
+interface Attempted {
+  m: EntityManager;
+  pub: Publication;
+  operation: Operation;
+  now: Date;
+}
+
+function release(now: Date) {
+  return { leaseOwner: null, leaseUntil: null, updatedAt: now };
+}
+
+function keptState(pub: Publication, err: AdapterError) {
+  return err.state ? { adapterState: { ...(pub.adapterState ?? {}), ...err.state } } : {};
+}
+
+function eventBase(pub: Publication) {
+  return {
+    revisionId: pub.revisionId,
+    contentHash: pub.contentHash,
+    entityType: 'publication',
+    entityId: pub.id,
+    actor: null,
+  };
+}
+
+function eventDetails(pub: Publication, operation: Operation) {
+  return {
+    postId: pub.postId,
+    channelId: pub.channelId,
+    attempt: pub.attempts,
+    deliveryId: deliveryId(pub.id, operation),
+  };
 }

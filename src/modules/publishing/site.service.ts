@@ -3,8 +3,10 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppException } from 'src/common/app.exception';
 import { AppConfig } from 'src/config/app-config';
-import { Channel } from 'src/modules/channels/channel.entity';
-import { PostRevision } from 'src/modules/posts/post.entity';
+import type { Channel } from 'src/modules/channels/channel.entity';
+import type { PostRevision } from 'src/modules/posts/post.entity';
+import { PostsService } from 'src/modules/posts/posts.service';
+import { ChannelsService } from 'src/modules/channels/channels.service';
 import { Publication } from 'src/modules/publishing/publication.entity';
 
 const FEED_SIZE = 50;
@@ -32,6 +34,8 @@ export class SiteService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly config: AppConfig,
+    private readonly channels: ChannelsService,
+    private readonly posts: PostsService,
   ) {}
 
   async feed(channelId: string): Promise<string> {
@@ -84,7 +88,7 @@ ${rev.coverImageUrl ? `<p><img src="${escapeXml(rev.coverImageUrl)}" alt=""></p>
   }
 
   private async websiteChannel(id: string): Promise<Channel> {
-    const c = await this.dataSource.getRepository(Channel).findOneBy({ id });
+    const c = await this.channels.findById(id);
     if (!c || c.platform !== 'website' || !c.active)
       throw AppException.notFound('Website channel', id);
     return c;
@@ -101,11 +105,7 @@ ${rev.coverImageUrl ? `<p><img src="${escapeXml(rev.coverImageUrl)}" alt=""></p>
     if (postId) qb.andWhere('pub.postId = :postId', { postId });
     const pubs = await qb.orderBy('pub.publishedAt', 'DESC').limit(FEED_SIZE).getMany();
     if (!pubs.length) return [];
-    const revs = await this.dataSource
-      .getRepository(PostRevision)
-      .createQueryBuilder('r')
-      .where('r.id IN (:...ids)', { ids: pubs.map((p) => p.revisionId) })
-      .getMany();
+    const revs = await this.posts.revisionsByIds(pubs.map((p) => p.revisionId));
     const byId = new Map(revs.map((r) => [r.id, r]));
     return pubs.map((p) => ({
       postId: p.postId,

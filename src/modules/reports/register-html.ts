@@ -1,4 +1,4 @@
-import { describeState, PostState } from 'src/modules/review/post-state-machine';
+import { describeState, PostState } from 'src/modules/posts/post-state-machine';
 
 /** Everything the printed 审核登记表 shows, already resolved to names. */
 export interface RegisterData {

@@ -8,8 +8,9 @@ import { Channel } from 'src/modules/channels/channel.entity';
 import { Department } from 'src/modules/departments/department.entity';
 import { PostRevision } from 'src/modules/posts/post.entity';
 import { PostsService } from 'src/modules/posts/posts.service';
+import { UsersService } from 'src/modules/users/users.service';
 import { Publication } from 'src/modules/publishing/publication.entity';
-import { Decision } from 'src/modules/review/decision.entity';
+import { Decision } from 'src/modules/posts/decision.entity';
 import { renderRegister } from 'src/modules/reports/register-html';
 
 /** The printable 审核登记表 of one post, from the rows themselves. */
@@ -18,6 +19,7 @@ export class RegisterService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly posts: PostsService,
+    private readonly users: UsersService,
   ) {}
 
   async html(postId: string, user: AuthUser): Promise<string> {
@@ -46,10 +48,7 @@ export class RegisterService {
         })
       : [];
     const channelOf = new Map(channels.map((c) => [c.id, c]));
-    const people = await this.posts.people(m, [
-      post.authorId,
-      ...decisions.map((d) => d.reviewerId),
-    ]);
+    const people = await this.users.people([post.authorId, ...decisions.map((d) => d.reviewerId)]);
     const name = (id: string) => {
       const u = people.get(id);
       return u ? `${u.displayName}（${u.username}）` : id;

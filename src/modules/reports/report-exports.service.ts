@@ -6,7 +6,7 @@ import { Channel } from 'src/modules/channels/channel.entity';
 import { Department } from 'src/modules/departments/department.entity';
 import { Post } from 'src/modules/posts/post.entity';
 import { Publication } from 'src/modules/publishing/publication.entity';
-import { describeState, PostState } from 'src/modules/review/post-state-machine';
+import { describeState, PostState } from 'src/modules/posts/post-state-machine';
 import {
   AuditEventsExportQuery,
   PublicationsExportQuery,

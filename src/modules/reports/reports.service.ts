@@ -8,9 +8,9 @@ import { Department } from 'src/modules/departments/department.entity';
 import { Post, PostChannel } from 'src/modules/posts/post.entity';
 import { PUBLICATION_STATUSES } from 'src/modules/publishing/dto/publication.dto';
 import { Publication } from 'src/modules/publishing/publication.entity';
-import { Decision } from 'src/modules/review/decision.entity';
+import { Decision } from 'src/modules/posts/decision.entity';
 import { PostScreening } from 'src/modules/screening/post-screening.entity';
-import { POST_STATES, PostState } from 'src/modules/review/post-state-machine';
+import { POST_STATES, PostState } from 'src/modules/posts/post-state-machine';
 import { dbTime, percentile, roundSeconds, tally } from 'src/modules/reports/stats';
 
 export interface ReportRange {

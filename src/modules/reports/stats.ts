@@ -1,3 +1,4 @@
+import { fromDbTime } from 'src/database/sql';
 /**
  * The p-th percentile (0–100) of the values by linear interpolation between the
  * closest ranks (the spreadsheet PERCENTILE.INC rule): the median of an even count is
@@ -33,11 +34,7 @@ export function tally(keys: Iterable<string>, limit = Infinity): Tally[] {
 }
 
 /** A datetime column as the drivers return it: a Date (mysql2) or UTC text (SQLite). */
-export function dbTime(v: Date | string | null | undefined): Date | null {
-  if (v === null || v === undefined) return null;
-  if (v instanceof Date) return v;
-  return new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(v) ? v : `${v.replace(' ', 'T')}Z`);
-}
+export const dbTime = fromDbTime;
 
 export function isoTime(v: Date | string | null | undefined): string | null {
   return dbTime(v)?.toISOString() ?? null;

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import { Brackets, DataSource, EntityManager, In } from 'typeorm';
+import { Brackets, DataSource, EntityManager } from 'typeorm';
 import { AppException } from 'src/common/app.exception';
 import { AuthUser, hasRole } from 'src/common/auth-user';
 import { ErrorCode } from 'src/common/error-code';
@@ -9,21 +9,18 @@ import { pageWindow } from 'src/common/paging';
 import { Role } from 'src/common/roles';
 import { Transactions } from 'src/database/transactions';
 import { AuditService } from 'src/modules/audit/audit.service';
-import { Channel } from 'src/modules/channels/channel.entity';
+import { ChannelsService } from 'src/modules/channels/channels.service';
+import { Decision } from 'src/modules/posts/decision.entity';
+import { PostLifecycle } from 'src/modules/posts/post-lifecycle.service';
 import { Post, PostRevision } from 'src/modules/posts/post.entity';
+import { decide, PostAction, PostState, TransitionRow } from 'src/modules/posts/post-state-machine';
 import { PostsService } from 'src/modules/posts/posts.service';
-import { Publication } from 'src/modules/publishing/publication.entity';
-import { PublicationExecutor } from 'src/modules/publishing/executor';
-import { Decision } from 'src/modules/review/decision.entity';
+import { Outbox, toPublicationSummary } from 'src/modules/publishing/outbox.service';
 import { AttestationDto, InboxQuery } from 'src/modules/review/dto/decision.dto';
+import { PostViews } from 'src/modules/review/post-views.service';
 import { latestScreenings } from 'src/modules/screening/post-screening.entity';
-import { ScreeningService } from 'src/modules/screening/screening.service';
-import {
-  decide,
-  PostAction,
-  PostState,
-  TransitionRow,
-} from 'src/modules/review/post-state-machine';
+import { Hit, ScreeningService } from 'src/modules/screening/screening.service';
+import { UsersService } from 'src/modules/users/users.service';
 
 /** What a person's act brings with it. */
 export interface ActInput {
@@ -33,7 +30,9 @@ export interface ActInput {
   attestation?: AttestationDto;
 }
 
-const PAST_TENSE: Record<Exclude<PostAction, 'publish'>, string> = {
+export type PersonAction = Exclude<PostAction, 'publish'>;
+
+const PAST_TENSE: Record<PersonAction, string> = {
   submit: 'post.submitted',
   approve: 'post.approved',
   reject: 'post.rejected',
@@ -47,6 +46,24 @@ const ATTESTATION_FIELDS = ['factual', 'sourced', 'noSensitiveContent', 'imagesL
 /** Actions that bind to the revision the actor read. */
 const BINDS_REVISION: ReadonlySet<PostAction> = new Set(['submit', 'approve', 'reject']);
 
+/** Everything an act has checked before it writes. */
+interface CheckedAct {
+  post: Post;
+  rev: PostRevision;
+  row: TransitionRow;
+  action: PersonAction;
+  user: AuthUser;
+  input: ActInput;
+  warnings: Hit[] | null;
+}
+
+/**
+ * The review workflow: who may move a post, and each move as one transaction.
+ * Checks read first, outside the transaction; the transaction then does only
+ * what it must (the guarded UPDATE, which fails if anything moved since the
+ * read, the decision, the outbox rows, the audit event last); the view is read
+ * after commit.
+ */
 @Injectable()
 export class ReviewService {
   constructor(
@@ -54,136 +71,167 @@ export class ReviewService {
     private readonly tx: Transactions,
     private readonly audit: AuditService,
     private readonly posts: PostsService,
-    private readonly executor: PublicationExecutor,
+    private readonly lifecycle: PostLifecycle,
+    private readonly channels: ChannelsService,
+    private readonly outbox: Outbox,
     private readonly screening: ScreeningService,
+    private readonly views: PostViews,
+    private readonly users: UsersService,
   ) {}
 
-  /**
-   * One move of the state machine as one transaction: the guarded update of the
-   * post, the decision row, publication rows on final approval, the audit event.
-   * Of concurrent acts on one post exactly one passes the guard; the rest get 409.
-   */
-  act(
-    postId: string,
-    action: Exclude<PostAction, 'publish'>,
-    user: AuthUser,
-    input: ActInput = {},
-  ) {
-    const done = this.tx.run(async (m) => {
-      const post = await this.posts.visiblePost(m, postId, user);
-      const verdict = decide({
-        post,
-        action,
-        actor: user,
-        level2ReviewerId: post.deptApproverId,
-      });
-      if (!verdict.ok)
-        throw new AppException(verdict.code, verdict.message, { state: post.state, action });
-      const row = verdict.row;
-      if (action === 'submit' && !hasRole(user, Role.EDITOR)) {
-        throw AppException.forbidden('Only editors submit posts');
-      }
-      if (BINDS_REVISION.has(action) && input.revisionId !== post.currentRevisionId) {
-        throw this.stale(post);
-      }
-      if (action === 'submit') this.assertAttested(input.attestation);
-      if (row.needsReason && !input.reason?.trim()) {
-        throw new AppException(ErrorCode.VALIDATION_FAILED, 'A reason is required', [
-          { field: 'reason', errors: ['reason is required'] },
-        ]);
-      }
-      const rev = await m.findOneByOrFail(PostRevision, { id: post.currentRevisionId! });
-      if (action === 'submit') await this.posts.assertTargets(m, user, rev.channelIds);
-      // A `block` term refuses the submission here (422); `warn` hits go with it.
-      const warnings = action === 'submit' ? this.screening.screenSubmission(rev) : null;
-      if (row.level === 2 || row.level === 3)
-        await this.assertThirdPerson(m, post, rev, row.level, user);
-      if (row.to === 'approved') await this.assertChannelsActive(m, rev.channelIds);
-
-      const now = new Date();
-      const round = action === 'submit' ? post.round + 1 : post.round;
-      const deptApproverId =
-        action === 'approve' && row.level === 2
-          ? user.id
-          : action === 'submit' || action === 'withdraw'
-            ? null
-            : post.deptApproverId;
-      await this.guardedMove(m, post, row.to, { round, deptApproverId, now });
-
-      let decision: Decision | undefined;
-      if (row.level) {
-        decision = Object.assign(new Decision(), {
-          id: randomUUID(),
-          postId: post.id,
-          round,
-          revisionId: rev.id,
-          revisionNumber: rev.number,
-          contentHash: rev.contentHash,
-          level: row.level,
-          outcome: action === 'reject' ? 'reject' : 'approve',
-          reviewerId: user.id,
-          reviewerRoles: user.roles.join(','),
-          comment: input.reason ?? input.comment ?? null,
-          attestation: action === 'submit' ? this.attestationRecord(input.attestation) : null,
-          createdAt: now,
-        });
-        await m.insert(Decision, decision);
-      }
-      const screening =
-        warnings && decision
-          ? await this.screening.recordSubmission(m, {
-              postId: post.id,
-              round,
-              revisionId: rev.id,
-              decisionId: decision.id,
-              hits: warnings,
-              at: now,
-            })
-          : undefined;
-
-      let publicationIds: string[] | undefined;
-      if (row.to === 'approved') publicationIds = await this.queuePublications(m, post, rev, now);
-      let retraction: Record<string, number> | undefined;
-      if (action === 'retract') retraction = await this.stopPublications(m, post.id, user, now);
-
-      await this.audit.record(m, {
-        action: PAST_TENSE[action],
-        entityType: 'post',
-        entityId: post.id,
-        actor: user,
-        fromState: post.state,
-        toState: row.to,
-        revisionId: rev.id,
-        contentHash: rev.contentHash,
-        comment: input.reason ?? input.comment ?? null,
-        details: {
-          revisionNumber: rev.number,
-          round,
-          ...(row.level ? { level: row.level, decisionId: decision!.id } : {}),
-          ...(decision?.attestation ? { attestation: decision.attestation } : {}),
-          ...(publicationIds ? { publicationIds } : {}),
-          ...(retraction ? { publications: retraction } : {}),
-          ...(screening ? { screening: screening.audit } : {}),
-        },
-      });
-      Object.assign(post, {
-        state: row.to,
-        version: post.version + 1,
-        round,
-        deptApproverId,
-        stateChangedAt: now,
-        updatedAt: now,
-      });
-      return this.posts.view(m, post, user);
-    });
+  async act(postId: string, action: PersonAction, user: AuthUser, input: ActInput = {}) {
+    const checked = await this.check(postId, action, user, input);
+    const done = await this.tx.run((m) => this.write(m, checked));
     // After commit: the executor may start on new publications or take-downs at once.
-    if (action === 'approve' || action === 'retract') {
-      void done.then(
-        () => this.executor.notify(),
-        () => undefined,
-      );
+    if (action === 'approve' || action === 'retract') this.outbox.notify();
+    return this.views.view(done.post, user, done.known);
+  }
+
+  /** Every guard of the move, one step each; nothing is written here. */
+  private async check(
+    postId: string,
+    action: PersonAction,
+    user: AuthUser,
+    input: ActInput,
+  ): Promise<CheckedAct> {
+    const m = this.dataSource.manager;
+    const post = await this.posts.get(postId, user);
+    const row = this.legalMove(post, action, user);
+    this.assertRevisionRead(post, action, input);
+    this.assertInputFor(row, action, input);
+    const rev = await this.posts.currentRevision(m, post);
+    if (!rev) throw this.stale(post);
+    if (action === 'submit') await this.posts.assertTargets(m, user, rev.channelIds);
+    // A `block` term refuses the submission here (422); `warn` hits go with it.
+    const warnings = action === 'submit' ? this.screening.screenSubmission(rev) : null;
+    if (row.level === 2 || row.level === 3)
+      await this.assertThirdPerson(m, post, rev, row.level, user);
+    if (row.to === 'approved') await this.assertChannelsActive(m, rev.channelIds);
+    return { post, rev, row, action, user, input, warnings };
+  }
+
+  private legalMove(post: Post, action: PersonAction, user: AuthUser): TransitionRow {
+    const verdict = decide({ post, action, actor: user, level2ReviewerId: post.deptApproverId });
+    if (!verdict.ok)
+      throw new AppException(verdict.code, verdict.message, { state: post.state, action });
+    if (action === 'submit' && !hasRole(user, Role.EDITOR)) {
+      throw AppException.forbidden('Only editors submit posts');
     }
-    return done;
+    return verdict.row;
+  }
+
+  private assertRevisionRead(post: Post, action: PersonAction, input: ActInput): void {
+    if (BINDS_REVISION.has(action) && input.revisionId !== post.currentRevisionId) {
+      throw this.stale(post);
+    }
+  }
+
+  private assertInputFor(row: TransitionRow, action: PersonAction, input: ActInput): void {
+    if (action === 'submit') this.assertAttested(input.attestation);
+    if (row.needsReason && !input.reason?.trim()) {
+      throw new AppException(ErrorCode.VALIDATION_FAILED, 'A reason is required', [
+        { field: 'reason', errors: ['reason is required'] },
+      ]);
+    }
+  }
+
+  /** The writes of one move, in order: the post, its decision, the outbox, the audit event last. */
+  private async write(m: EntityManager, c: CheckedAct) {
+    const { post, rev, row, action, user, input } = c;
+    const now = new Date();
+    const round = action === 'submit' ? post.round + 1 : post.round;
+    const deptApproverId =
+      action === 'approve' && row.level === 2
+        ? user.id
+        : action === 'submit' || action === 'withdraw'
+          ? null
+          : post.deptApproverId;
+    if (!(await this.lifecycle.move(m, post, row.to, { round, deptApproverId, now }))) {
+      throw await this.lostRace(post);
+    }
+    const decision = row.level ? this.decisionOf(c, round, now) : undefined;
+    if (decision) await this.lifecycle.recordDecision(m, decision);
+    const screening =
+      c.warnings && decision
+        ? await this.screening.recordSubmission(m, {
+            postId: post.id,
+            round,
+            revisionId: rev.id,
+            decisionId: decision.id,
+            hits: c.warnings,
+            at: now,
+          })
+        : undefined;
+    const queued =
+      row.to === 'approved'
+        ? await this.outbox.enqueue(
+            m,
+            {
+              postId: post.id,
+              revisionId: rev.id,
+              contentHash: rev.contentHash,
+              channelIds: rev.channelIds,
+              publishAt: rev.publishAt,
+            },
+            now,
+          )
+        : undefined;
+    const stopped =
+      action === 'retract' ? await this.outbox.stop(m, post.id, user, now) : undefined;
+    if (stopped) await this.outbox.recordAll(m, stopped.events);
+    await this.audit.record(m, {
+      action: PAST_TENSE[action],
+      entityType: 'post',
+      entityId: post.id,
+      actor: user,
+      fromState: post.state,
+      toState: row.to,
+      revisionId: rev.id,
+      contentHash: rev.contentHash,
+      comment: input.reason ?? input.comment ?? null,
+      details: {
+        revisionNumber: rev.number,
+        round,
+        ...(decision ? { level: decision.level, decisionId: decision.id } : {}),
+        ...(decision?.attestation ? { attestation: decision.attestation } : {}),
+        ...(queued ? { publicationIds: queued.map((p) => p.id) } : {}),
+        ...(stopped ? { publications: stopped.counts } : {}),
+        ...(screening ? { screening: screening.audit } : {}),
+      },
+    });
+    const moved: Post = Object.assign(new Post(), post, {
+      state: row.to,
+      version: post.version + 1,
+      round,
+      deptApproverId,
+      stateChangedAt: now,
+      updatedAt: now,
+    });
+    // Publications exist only from approval on; before it the view needs no read for them.
+    const known = {
+      revision: rev,
+      ...(queued ? { publications: queued.map(toPublicationSummary) } : {}),
+      ...(isBeforeApproval(post.state) && !queued ? { publications: [] } : {}),
+    };
+    return { post: moved, known };
+  }
+
+  private decisionOf(c: CheckedAct, round: number, now: Date): Decision {
+    return Object.assign(new Decision(), {
+      id: randomUUID(),
+      postId: c.post.id,
+      round,
+      revisionId: c.rev.id,
+      revisionNumber: c.rev.number,
+      contentHash: c.rev.contentHash,
+      level: c.row.level,
+      outcome: c.action === 'reject' ? 'reject' : 'approve',
+      reviewerId: c.user.id,
+      reviewerRoles: c.user.roles.join(','),
+      comment: c.input.reason ?? c.input.comment ?? null,
+      attestation: c.action === 'submit' ? this.attestationRecord(c.input.attestation) : null,
+      createdAt: now,
+    });
   }
 
   /** Posts waiting for the caller's decision, oldest first, with how long each has waited. */
@@ -223,10 +271,7 @@ export class ReviewService {
       state: PostState;
       n: number | string;
     }[];
-    const people = await this.posts.people(
-      this.dataSource.manager,
-      posts.map((p) => p.authorId),
-    );
+    const people = await this.users.people(posts.map((p) => p.authorId));
     const screenings = await latestScreenings(
       this.dataSource.manager,
       posts.map((p) => p.id),
@@ -248,39 +293,14 @@ export class ReviewService {
     };
   }
 
-  /** The guarded UPDATE: it moves the post only if nobody moved it since we read it. */
-  private async guardedMove(
-    m: EntityManager,
-    post: Post,
-    to: PostState,
-    s: { round: number; deptApproverId: string | null; now: Date },
-  ): Promise<void> {
-    const res = await m
-      .createQueryBuilder()
-      .update(Post)
-      .set({
-        state: to,
-        version: () => 'version + 1',
-        round: s.round,
-        deptApproverId: s.deptApproverId,
-        stateChangedAt: s.now,
-        updatedAt: s.now,
-      })
-      .where('id = :id AND state = :state AND version = :version', {
-        id: post.id,
-        state: post.state,
-        version: post.version,
-      })
-      .execute();
-    if (res.affected === 1) return;
-    const fresh = await m.findOneByOrFail(Post, { id: post.id });
-    if (fresh.currentRevisionId !== post.currentRevisionId) throw this.stale(fresh);
-    throw new AppException(
+  /** Why the guarded UPDATE found the post moved: a new revision, or someone acted first. */
+  private async lostRace(post: Post): Promise<AppException> {
+    const fresh = await this.dataSource.manager.findOneByOrFail(Post, { id: post.id });
+    if (fresh.currentRevisionId !== post.currentRevisionId) return this.stale(fresh);
+    return new AppException(
       ErrorCode.INVALID_STATE,
       `The post is now ${fresh.state}; someone acted on it first`,
-      {
-        state: fresh.state,
-      },
+      { state: fresh.state },
     );
   }
 
@@ -295,20 +315,7 @@ export class ReviewService {
     level: 2 | 3,
     user: AuthUser,
   ): Promise<void> {
-    const other = await m
-      .getRepository(Decision)
-      .createQueryBuilder('d')
-      .where(
-        'd.postId = :post AND d.revisionId = :rev AND d.reviewerId = :me AND d.level IN (:...levels)',
-        {
-          post: post.id,
-          rev: rev.id,
-          me: user.id,
-          levels: [1, 2, 3].filter((l) => l !== level),
-        },
-      )
-      .getExists();
-    if (other) {
+    if (await this.posts.decidedAtOtherLevel(m, post.id, rev.id, user.id, level)) {
       throw new AppException(
         ErrorCode.SELF_REVIEW,
         'You already reviewed this revision at another level; the three reviews need three people',
@@ -318,7 +325,7 @@ export class ReviewService {
 
   /** Nothing is queued for a channel that was deactivated while the post was under review. */
   private async assertChannelsActive(m: EntityManager, channelIds: string[]): Promise<void> {
-    const channels = await m.findBy(Channel, { id: In(channelIds) });
+    const channels = await this.channels.findByIds(m, channelIds);
     const inactive = channelIds.filter((id) => !channels.find((c) => c.id === id)?.active);
     if (inactive.length) {
       throw new AppException(
@@ -355,86 +362,14 @@ export class ReviewService {
   private attestationRecord(a: AttestationDto | undefined): Record<string, boolean> {
     return Object.fromEntries(ATTESTATION_FIELDS.map((f) => [f, a?.[f] === true]));
   }
+}
 
-  /** One outbox row per target channel, carrying the approved revision and its hash. */
-  private async queuePublications(
-    m: EntityManager,
-    post: Post,
-    rev: PostRevision,
-    now: Date,
-  ): Promise<string[]> {
-    const rows = rev.channelIds.map((channelId) =>
-      Object.assign(new Publication(), {
-        id: randomUUID(),
-        postId: post.id,
-        channelId,
-        revisionId: rev.id,
-        contentHash: rev.contentHash,
-        status: 'queued',
-        operation: 'publish',
-        attempts: 0,
-        leaseOwner: null,
-        leaseUntil: null,
-        lastAttemptAt: null,
-        adapterState: null,
-        nextAttemptAt: rev.publishAt && rev.publishAt > now ? rev.publishAt : now,
-        lastError: null,
-        externalId: null,
-        url: null,
-        publishedAt: null,
-        createdAt: now,
-        updatedAt: now,
-      }),
-    );
-    await m.insert(Publication, rows);
-    return rows.map((r) => r.id);
-  }
-
-  /**
-   * 撤稿: what has not gone out is cancelled; what has (or may have) is marked
-   * for taking down, each with its own audit event.
-   */
-  private async stopPublications(
-    m: EntityManager,
-    postId: string,
-    user: AuthUser,
-    now: Date,
-  ): Promise<Record<string, number>> {
-    const rows = await m.findBy(Publication, { postId });
-    const counts = { cancelled: 0, retracting: 0 };
-    for (const p of rows) {
-      const cancel = p.status === 'queued' || (p.status === 'failed' && p.operation === 'publish');
-      const takeDown = p.status === 'published' || p.status === 'sending';
-      if (!cancel && !takeDown) continue;
-      const to = cancel ? 'cancelled' : 'retracting';
-      const res = await m.update(
-        Publication,
-        { id: p.id, status: p.status },
-        cancel
-          ? { status: to, nextAttemptAt: null, updatedAt: now }
-          : {
-              status: to,
-              operation: 'retract',
-              attempts: 0,
-              nextAttemptAt: now,
-              lastError: null,
-              updatedAt: now,
-            },
-      );
-      if (!res.affected) continue;
-      counts[to]++;
-      await this.audit.record(m, {
-        action: `publication.${to}`,
-        entityType: 'publication',
-        entityId: p.id,
-        actor: user,
-        fromState: p.status,
-        toState: to,
-        revisionId: p.revisionId,
-        contentHash: p.contentHash,
-        details: { postId, channelId: p.channelId },
-      });
-    }
-    return counts;
-  }
+/** States a post is in before its approval created any publication. */
+function isBeforeApproval(state: PostState): boolean {
+  return (
+    state === 'draft' ||
+    state === 'returned' ||
+    state === 'pending_dept_review' ||
+    state === 'pending_final_review'
+  );
 }

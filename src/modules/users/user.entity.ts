@@ -26,6 +26,10 @@ export class User {
   @Column({ type: 'boolean', transformer: booleanValue })
   active: boolean;
 
+  /** Sessions begun before this are over (a password change or a deactivation moved it). */
+  @Column({ type: 'datetime', precision: 3, nullable: true })
+  sessionsValidFrom: Date | null;
+
   @Column({ type: 'datetime', precision: 3 })
   createdAt: Date;
 

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { likeContains } from 'src/common/like';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import { EntityManager, IsNull, Repository } from 'typeorm';
+import { EntityManager, In, Repository } from 'typeorm';
+import { likeContains } from 'src/common/like';
 import { AppException } from 'src/common/app.exception';
 import type { AuthUser } from 'src/common/auth-user';
 import { diffFields } from 'src/common/diff-fields';
@@ -11,18 +11,27 @@ import { Page, pageWindow } from 'src/common/paging';
 import { Role } from 'src/common/roles';
 import { Transactions } from 'src/database/transactions';
 import { AuditActor, AuditService } from 'src/modules/audit/audit.service';
-import { Session } from 'src/modules/auth/session.entity';
-import { hashPassword } from 'src/modules/auth/passwords';
-import { Department } from 'src/modules/departments/department.entity';
+import { DepartmentsService } from 'src/modules/departments/departments.service';
+import { hashPassword } from 'src/modules/users/passwords';
 import { CreateUserDto, ListUsersQuery, UpdateUserDto } from 'src/modules/users/dto/user.dto';
 import { User } from 'src/modules/users/user.entity';
 
-export type UserView = Omit<User, 'passwordHash'>;
+export type UserView = Omit<User, 'passwordHash' | 'sessionsValidFrom'>;
 
 export function toUserView(u: User): UserView {
-  const { passwordHash: _omit, ...view } = u;
+  const { passwordHash: _omit, sessionsValidFrom: _epoch, ...view } = u;
   return view;
 }
+
+/** A person as other records name them. */
+export interface PersonRef {
+  id: string;
+  username: string;
+  displayName: string;
+}
+
+/** What changed about a user, for listeners that keep something derived from it (auth's cache). */
+export type UserChangeListener = (userId: string) => void;
 
 @Injectable()
 export class UsersService {
@@ -30,7 +39,50 @@ export class UsersService {
     @InjectRepository(User) private readonly users: Repository<User>,
     private readonly tx: Transactions,
     private readonly audit: AuditService,
+    private readonly departments: DepartmentsService,
   ) {}
+
+  private readonly listeners: UserChangeListener[] = [];
+
+  /** Called after a change of the user commits (roles, department, active, password). */
+  onChange(listener: UserChangeListener): void {
+    this.listeners.push(listener);
+  }
+
+  private changed(userId: string): void {
+    for (const l of this.listeners) l(userId);
+  }
+
+  count(): Promise<number> {
+    return this.users.count();
+  }
+
+  /** Users by id as other records name them; unknown ids are left out. */
+  async people(ids: readonly (string | null)[]): Promise<Map<string, PersonRef>> {
+    const unique = [...new Set(ids.filter((x): x is string => !!x))];
+    if (!unique.length) return new Map();
+    const users = await this.users.find({
+      where: { id: In(unique) },
+      select: { id: true, username: true, displayName: true },
+    });
+    return new Map(
+      users.map((u) => [u.id, { id: u.id, username: u.username, displayName: u.displayName }]),
+    );
+  }
+
+  /** The stored user with its password hash, for sign-in only. */
+  findForSignIn(username: string): Promise<User | null> {
+    return this.users
+      .createQueryBuilder('u')
+      .addSelect('u.passwordHash')
+      .where('u.username = :username', { username })
+      .getOne();
+  }
+
+  /** The stored user by id (auth resolves tokens with it). */
+  findById(id: string): Promise<User | null> {
+    return this.users.findOneBy({ id });
+  }
 
   async list(q: ListUsersQuery): Promise<Page<UserView>> {
     const { skip, take, page, pageSize } = pageWindow(q);
@@ -73,36 +125,29 @@ export class UsersService {
           field: 'username',
         });
       }
-      const now = new Date();
-      const u = m.create(User, {
-        id: randomUUID(),
-        username: dto.username,
-        displayName: dto.displayName,
-        passwordHash,
-        roles: dto.roles,
-        departmentId: dto.departmentId,
-        active: true,
-        createdAt: now,
-        updatedAt: now,
-      });
-      await m.insert(User, u);
-      await this.audit.record(m, {
-        action: 'user.created',
-        entityType: 'user',
-        entityId: u.id,
-        actor,
-        details: {
-          username: u.username,
-          displayName: u.displayName,
-          roles: u.roles,
-          departmentId: u.departmentId,
+      const u = await this.insertUser(
+        m,
+        {
+          username: dto.username,
+          displayName: dto.displayName,
+          passwordHash,
+          roles: dto.roles,
+          departmentId: dto.departmentId,
         },
-      });
+        actor,
+        { displayName: dto.displayName },
+      );
       return toUserView(u);
     });
   }
 
   async update(id: string, dto: UpdateUserDto, actor: AuthUser): Promise<UserView> {
+    const view = await this.applyUpdate(id, dto, actor);
+    this.changed(id);
+    return view;
+  }
+
+  private async applyUpdate(id: string, dto: UpdateUserDto, actor: AuthUser): Promise<UserView> {
     if (dto.active === false && id === actor.id) {
       throw new AppException(ErrorCode.BUSINESS_RULE, 'You cannot deactivate yourself');
     }
@@ -140,7 +185,7 @@ export class UsersService {
           entityId: id,
           actor,
         });
-        await this.revokeSessions(m, id, 'password_changed');
+        await this.endSessions(m, id);
       }
       const { active, ...otherChanges } = changes;
       if (Object.keys(otherChanges).length > 0) {
@@ -153,7 +198,7 @@ export class UsersService {
         });
       }
       if (active) {
-        if (u.active === false) await this.revokeSessions(m, id, 'deactivated');
+        if (u.active === false) await this.endSessions(m, id);
         await this.audit.record(m, {
           action: u.active ? 'user.activated' : 'user.deactivated',
           entityType: 'user',
@@ -178,6 +223,15 @@ export class UsersService {
     password: string,
   ): Promise<{ user: UserView; created: boolean }> {
     const passwordHash = await hashPassword(password);
+    const done = await this.insertOrResetAdmin(username, passwordHash);
+    this.changed(done.user.id);
+    return done;
+  }
+
+  private insertOrResetAdmin(
+    username: string,
+    passwordHash: string,
+  ): Promise<{ user: UserView; created: boolean }> {
     return this.tx.run(async (m) => {
       const existing = await m.findOneBy(User, { username });
       if (existing) {
@@ -189,7 +243,7 @@ export class UsersService {
           { id: existing.id },
           { passwordHash, roles, active: true, updatedAt: new Date() },
         );
-        await this.revokeSessions(m, existing.id, 'password_changed');
+        await this.endSessions(m, existing.id);
         await this.audit.record(m, {
           action: 'user.admin_reset',
           entityType: 'user',
@@ -199,66 +253,56 @@ export class UsersService {
         });
         return { user: toUserView({ ...existing, roles, active: true }), created: false };
       }
-      let dept = await m.findOneBy(Department, { code: 'ADMIN' });
-      if (!dept) {
-        const now = new Date();
-        dept = m.create(Department, {
-          id: randomUUID(),
-          name: '系统管理',
-          code: 'ADMIN',
-          isPropaganda: false,
-          active: true,
-          createdAt: now,
-          updatedAt: now,
-        });
-        await m.insert(Department, dept);
-        await this.audit.record(m, {
-          action: 'department.created',
-          entityType: 'department',
-          entityId: dept.id,
-          actor: null,
-          details: { name: dept.name, code: dept.code, isPropaganda: false, via: 'admin:create' },
-        });
-      }
-      const now = new Date();
-      const u = m.create(User, {
-        id: randomUUID(),
-        username,
-        displayName: username,
-        passwordHash,
-        roles: [Role.ADMIN],
-        departmentId: dept.id,
-        active: true,
-        createdAt: now,
-        updatedAt: now,
-      });
-      await m.insert(User, u);
-      await this.audit.record(m, {
-        action: 'user.created',
-        entityType: 'user',
-        entityId: u.id,
-        actor: null,
-        details: { username, roles: u.roles, departmentId: dept.id, via: 'admin:create' },
-      });
+      const dept = await this.departments.ensureAdminDepartment(m);
+      const u = await this.insertUser(
+        m,
+        {
+          username,
+          displayName: username,
+          passwordHash,
+          roles: [Role.ADMIN],
+          departmentId: dept.id,
+        },
+        null,
+        { via: 'admin:create' },
+      );
       return { user: toUserView(u), created: true };
     });
   }
 
-  private async assertDepartment(m: EntityManager, departmentId: string): Promise<void> {
-    const d = await m.findOneBy(Department, { id: departmentId });
-    if (!d) {
-      throw new AppException(ErrorCode.VALIDATION_FAILED, 'Unknown department', [
-        { field: 'departmentId', errors: ['department does not exist'] },
-      ]);
-    }
-    if (!d.active) throw new AppException(ErrorCode.BUSINESS_RULE, 'Department is deactivated');
+  private assertDepartment(m: EntityManager, departmentId: string): Promise<void> {
+    return this.departments.assertUsable(m, departmentId);
   }
 
-  private async revokeSessions(m: EntityManager, userId: string, reason: string): Promise<void> {
-    await m.update(
-      Session,
-      { userId, revokedAt: IsNull() },
-      { revokedAt: new Date(), revokedReason: reason },
-    );
+  /** One new user and its `user.created` event, for the API and the CLI alike. */
+  private async insertUser(
+    m: EntityManager,
+    f: Pick<User, 'username' | 'displayName' | 'passwordHash' | 'roles' | 'departmentId'>,
+    actor: AuditActor | null,
+    extra: Record<string, unknown>,
+  ): Promise<User> {
+    const now = new Date();
+    const u = m.create(User, {
+      id: randomUUID(),
+      ...f,
+      active: true,
+      sessionsValidFrom: null,
+      createdAt: now,
+      updatedAt: now,
+    });
+    await m.insert(User, u);
+    await this.audit.record(m, {
+      action: 'user.created',
+      entityType: 'user',
+      entityId: u.id,
+      actor,
+      details: { username: u.username, roles: u.roles, departmentId: u.departmentId, ...extra },
+    });
+    return u;
+  }
+
+  /** Every session begun before now is over; auth checks this column on each use. */
+  private async endSessions(m: EntityManager, userId: string): Promise<void> {
+    await m.update(User, { id: userId }, { sessionsValidFrom: new Date() });
   }
 }

@@ -18,7 +18,7 @@ import {
   ValidateIf,
 } from 'class-validator';
 import { PageQuery } from 'src/common/paging';
-import { POST_STATES, PostState } from 'src/modules/review/post-state-machine';
+import { POST_STATES, PostState } from 'src/modules/posts/post-state-machine';
 
 export const LIMITS = { title: 64, summary: 120, body: 200_000, channels: 20 } as const;
 

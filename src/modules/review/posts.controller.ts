@@ -9,16 +9,21 @@ import {
   UpdatePostDto,
 } from 'src/modules/posts/dto/post.dto';
 import { PostsService } from 'src/modules/posts/posts.service';
+import { PostViews } from 'src/modules/review/post-views.service';
 
 @ApiTags('posts')
 @ApiBearerAuth()
 @Controller('posts')
 export class PostsController {
-  constructor(private readonly posts: PostsService) {}
+  constructor(
+    private readonly posts: PostsService,
+    private readonly views: PostViews,
+  ) {}
 
   @Post()
-  create(@Body() dto: CreatePostDto, @CurrentUser() user: AuthUser) {
-    return this.posts.create(dto, user);
+  async create(@Body() dto: CreatePostDto, @CurrentUser() user: AuthUser) {
+    const post = await this.posts.create(dto, user);
+    return this.views.view(post, user, { decisions: [], publications: [] });
   }
 
   @Get()
@@ -27,13 +32,15 @@ export class PostsController {
   }
 
   @Get(':id')
-  get(@Param('id') id: string, @CurrentUser() user: AuthUser) {
-    return this.posts.get(id, user);
+  async get(@Param('id') id: string, @CurrentUser() user: AuthUser) {
+    return this.views.view(await this.posts.get(id, user), user);
   }
 
   @Patch(':id')
-  update(@Param('id') id: string, @Body() dto: UpdatePostDto, @CurrentUser() user: AuthUser) {
-    return this.posts.update(id, dto, user);
+  async update(@Param('id') id: string, @Body() dto: UpdatePostDto, @CurrentUser() user: AuthUser) {
+    // Only drafts and returned posts change, and those never have publications.
+    const post = await this.posts.update(id, dto, user);
+    return this.views.view(post, user, { publications: [] });
   }
 
   @Get(':id/revisions')

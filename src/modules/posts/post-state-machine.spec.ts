@@ -14,7 +14,7 @@ import {
   transition,
   transitionFor,
   TRANSITIONS,
-} from 'src/modules/review/post-state-machine';
+} from 'src/modules/posts/post-state-machine';
 
 /** SPEC "The state machine", written out once more by hand so the table cannot drift from it. */
 const SPEC: Array<{

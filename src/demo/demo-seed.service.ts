@@ -1,12 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { randomBytes } from 'node:crypto';
-import { DataSource } from 'typeorm';
 import { Role } from 'src/common/roles';
 import { AppConfig } from 'src/config/app-config';
 import { ChannelsService } from 'src/modules/channels/channels.service';
 import { DepartmentsService } from 'src/modules/departments/departments.service';
-import { User } from 'src/modules/users/user.entity';
 import { UsersService } from 'src/modules/users/users.service';
 
 export const DEMO_USERS = ['admin', 'editor', 'dept_head', 'propaganda', 'auditor'] as const;
@@ -25,7 +22,6 @@ export class DemoSeedService {
   private readonly logger = new Logger('DemoSeed');
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
     private readonly config: AppConfig,
     private readonly departments: DepartmentsService,
     private readonly users: UsersService,
@@ -34,7 +30,7 @@ export class DemoSeedService {
 
   async seedIfEmpty(): Promise<SeedResult | null> {
     if (!this.config.isEmbedded) return null;
-    if ((await this.dataSource.getRepository(User).count()) > 0) return null;
+    if ((await this.users.count()) > 0) return null;
     const generated = !this.config.seedDemoPassword;
     const password = this.config.seedDemoPassword ?? randomBytes(9).toString('base64url');
 

@@ -1,0 +1,95 @@
+import { DynamicModule, Module, RequestMethod } from '@nestjs/common';
+import { LoggerModule } from 'nestjs-pino';
+import { requestIdOf } from 'src/common/request-context';
+import { AppConfig } from 'src/config/app-config';
+import { ConfigModule } from 'src/config/config.module';
+import { DatabaseModule } from 'src/database/database.module';
+import { DemoModule } from 'src/demo/demo.module';
+import { AuditController } from 'src/modules/audit/audit.controller';
+import { AuditModule } from 'src/modules/audit/audit.module';
+import { CheckpointScheduler } from 'src/modules/audit/checkpoint.service';
+import { AuthController } from 'src/modules/auth/auth.controller';
+import { AuthModule } from 'src/modules/auth/auth.module';
+import { ChannelsController } from 'src/modules/channels/channels.controller';
+import { ChannelsModule } from 'src/modules/channels/channels.module';
+import { DepartmentsController } from 'src/modules/departments/departments.controller';
+import { DepartmentsModule } from 'src/modules/departments/departments.module';
+import { HealthController } from 'src/modules/health/health.controller';
+import { HealthModule } from 'src/modules/health/health.module';
+import { PostsModule } from 'src/modules/posts/posts.module';
+import { PublicationsController } from 'src/modules/publishing/publications.controller';
+import { PublishingExecutionModule } from 'src/modules/publishing/publishing-execution.module';
+import { PublishingModule } from 'src/modules/publishing/publishing.module';
+import { SiteController } from 'src/modules/publishing/site.controller';
+import { ReportsController } from 'src/modules/reports/reports.controller';
+import { ReportsModule } from 'src/modules/reports/reports.module';
+import { PostsController } from 'src/modules/review/posts.controller';
+import { ReviewController } from 'src/modules/review/review.controller';
+import { ReviewModule } from 'src/modules/review/review.module';
+import { ScreeningController } from 'src/modules/screening/screening.controller';
+import { ScreeningModule } from 'src/modules/screening/screening.module';
+import { UsersController } from 'src/modules/users/users.controller';
+import { UsersModule } from 'src/modules/users/users.module';
+
+/** pino-http for the API: request ids, no tokens or cookies, no bodies. */
+export function httpLogger(config: AppConfig): DynamicModule {
+  return LoggerModule.forRoot({
+    forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }],
+    pinoHttp: {
+      level: config.logLevel,
+      genReqId: (req) => requestIdOf(req as never),
+      // Tokens and cookies never reach the log; bodies are not logged at all.
+      redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
+      customLogLevel: (_req, res, err) =>
+        err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
+    },
+  });
+}
+
+/**
+ * The API root: every capability's module, the HTTP surface (all controllers
+ * are registered here, none in the feature modules, so the worker and CLI roots
+ * carry no routes), periodic checkpoints, the demo seed, and publishing
+ * execution when configured (PUBLISH_WORKERS_IN_API).
+ */
+@Module({})
+export class ApiModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: ApiModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        httpLogger(config),
+        DatabaseModule,
+        AuditModule,
+        AuthModule,
+        DepartmentsModule,
+        UsersModule,
+        ChannelsModule,
+        ScreeningModule,
+        PostsModule,
+        PublishingModule,
+        PublishingExecutionModule.forRoot(config, { worker: config.publishing.workersInApi }),
+        ReviewModule,
+        ReportsModule,
+        HealthModule,
+        DemoModule,
+      ],
+      controllers: [
+        AuthController,
+        DepartmentsController,
+        UsersController,
+        ChannelsController,
+        AuditController,
+        ScreeningController,
+        PostsController,
+        ReviewController,
+        PublicationsController,
+        SiteController,
+        ReportsController,
+        HealthController,
+      ],
+      providers: [CheckpointScheduler],
+    };
+  }
+}
