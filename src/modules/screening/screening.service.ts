@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { EntityManager } from 'typeorm';
 import { AppException } from 'src/common/app.exception';
 import { ErrorCode } from 'src/common/error-code';
-import { bodyText } from 'src/modules/posts/sanitize';
+import { bodyText } from 'src/common/html-text';
 import { CheckDto } from 'src/modules/screening/dto/screening.dto';
 import { FieldHit, TermLevel } from 'src/modules/screening/matcher';
 import {
