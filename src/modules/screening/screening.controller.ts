@@ -23,13 +23,17 @@ import {
   ListTermsQuery,
   UpdateTermDto,
 } from 'src/modules/screening/dto/screening.dto';
+import { ScreeningTermsService } from 'src/modules/screening/screening-terms.service';
 import { ScreeningService } from 'src/modules/screening/screening.service';
 
 @ApiTags('screening')
 @ApiBearerAuth()
 @Controller('screening')
 export class ScreeningController {
-  constructor(private readonly screening: ScreeningService) {}
+  constructor(
+    private readonly screening: ScreeningService,
+    private readonly terms: ScreeningTermsService,
+  ) {}
 
   /** Any signed-in user: an editor checks a draft before submitting it. */
   @HttpCode(200)
@@ -41,19 +45,19 @@ export class ScreeningController {
   @Roles(Role.PROPAGANDA_REVIEWER)
   @Get('terms')
   list(@Query() q: ListTermsQuery) {
-    return this.screening.list(q);
+    return this.terms.list(q);
   }
 
   @Roles(Role.PROPAGANDA_REVIEWER)
   @Get('terms/:id')
   get(@Param('id') id: string) {
-    return this.screening.get(id);
+    return this.terms.get(id);
   }
 
   @Roles(Role.PROPAGANDA_REVIEWER)
   @Post('terms')
   create(@Body() dto: CreateTermDto, @CurrentUser() user: AuthUser) {
-    return this.screening.create(dto, user);
+    return this.terms.create(dto, user);
   }
 
   /** One `term[,category[,level]]` a line, as text/plain. */
@@ -70,19 +74,19 @@ export class ScreeningController {
         'Send the term list as Content-Type: text/plain (UTF-8), one term[,category[,level]] a line',
       );
     }
-    return this.screening.importList(text, user);
+    return this.terms.importList(text, user);
   }
 
   @Roles(Role.PROPAGANDA_REVIEWER)
   @Patch('terms/:id')
   update(@Param('id') id: string, @Body() dto: UpdateTermDto, @CurrentUser() user: AuthUser) {
-    return this.screening.update(id, dto, user);
+    return this.terms.update(id, dto, user);
   }
 
   /** Deletes the entry; its `screening.term_deleted` event keeps what it was. */
   @Roles(Role.PROPAGANDA_REVIEWER)
   @Delete('terms/:id')
   remove(@Param('id') id: string, @CurrentUser() user: AuthUser) {
-    return this.screening.remove(id, user);
+    return this.terms.remove(id, user);
   }
 }

@@ -8,7 +8,7 @@ import {
 } from 'src/modules/publishing/adapters/channel-adapter';
 import { WebhookAdapter } from 'src/modules/publishing/adapters/webhook.adapter';
 import { WebsiteAdapter } from 'src/modules/publishing/adapters/website.adapter';
-import { WechatMpAdapter } from 'src/modules/publishing/adapters/wechat-mp.adapter';
+import { WechatMpAdapter } from 'src/modules/publishing/adapters/wechat/wechat-mp.adapter';
 
 /** A platform the gateway does not publish to yet: every attempt fails with that reason. */
 class UnsupportedAdapter implements ChannelAdapter {
