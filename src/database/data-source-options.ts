@@ -1,6 +1,7 @@
 import type { DataSourceOptions } from 'typeorm';
 import type { DatabaseConfig } from 'src/config/app-config';
 import { ENTITIES } from 'src/database/entities';
+// eslint-disable-next-line no-restricted-imports -- migrations/ lies outside src/, so no src/... path reaches it
 import { MIGRATIONS } from '../../migrations';
 
 /** One description of the database, shared by the app, the migration CLI, the tests and benches. */
