@@ -1,7 +1,7 @@
 // @ts-check
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
-import boundaries from './eslint.boundaries.cjs';
+import boundaries from './eslint.boundaries.js';
 
 const { boundaryConfigs } = boundaries;
 

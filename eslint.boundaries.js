@@ -1,5 +1,5 @@
 // Module layering, enforced with the core `no-restricted-imports` rule (see docs/decisions.md).
-// CommonJS so that both eslint.config.mjs and the Jest spec src/lint-boundaries.spec.ts load
+// CommonJS (with eslint.boundaries.d.ts) so that both eslint.config.mjs and the Jest spec src/lint-boundaries.spec.ts load
 // this very object: the spec proves the rules that `npm run lint` runs.
 
 /** Features, lowest first: each may import the bottom layer and the features before it. */
@@ -77,7 +77,7 @@ function featurePatterns(index) {
       regex: `^src/modules/(?!(${allowed})(/|$))`,
       message:
         `src/modules/${FEATURES[index]} may import only the bottom layer and the modules before ` +
-        `it: ${FEATURES.slice(0, index).join(', ') || 'none'} (order in eslint.boundaries.cjs).`,
+        `it: ${FEATURES.slice(0, index).join(', ') || 'none'} (order in eslint.boundaries.js).`,
     },
     ...TOP,
   ];
@@ -88,7 +88,7 @@ const boundaryConfigs = [
   ...layer('modules/unlisted', 'src/modules', [
     {
       regex: '^src/modules(/|$)',
-      message: 'This module is not in the layer list FEATURES in eslint.boundaries.cjs.',
+      message: 'This module is not in the layer list FEATURES in eslint.boundaries.js.',
     },
     ...TOP,
   ]),
