@@ -1,10 +1,10 @@
 import type { DataSourceOptions } from 'typeorm';
 import type { DatabaseConfig } from 'src/config/app-config';
+// eslint-disable-next-line no-restricted-imports -- migrations/ lies outside src/, so no src/... path reaches it
 import { MIGRATIONS } from '../../migrations';
 
-/** One description of the database, shared by the app, the migration CLI, the tests and benches. */
 /**
- * Entities come from each module's `TypeOrmModule.forFeature` (autoLoadEntities);
+ * One description of the database, shared by the app, the migration CLI, the tests and benches. Entities come from each module's `TypeOrmModule.forFeature` (autoLoadEntities);
  * a standalone data source (migrations, benches) passes the few it reads, if any.
  */
 export function dataSourceOptions(

@@ -543,7 +543,7 @@ class CellMap {
 
   /** The first free cell at or after pos (pos itself when it lies past the map). */
   nextFree(pos: number): number {
-    const { used, skip } = this;
+    const { used } = this;
     let w = pos >>> 5;
     if (w >= used.length) return pos;
     const bits = ~used[w] & (-1 << (pos & 31));

@@ -10,6 +10,7 @@
 // opencc-js declares its subpath exports only through package.json "exports", which the
 // project's node10 module resolution cannot see; the t2cn bundle has the same API as the
 // full one without the 1 MB simplified-to-traditional phrase table.
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- see above: no import path reaches it
 const opencc = require('opencc-js/t2cn') as typeof import('opencc-js');
 
 /** Marks a noise code point in the internal tables. */

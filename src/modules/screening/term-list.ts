@@ -6,6 +6,7 @@ export const TERM_LEVELS: readonly TermLevel[] = ['block', 'warn'];
 export const TERM_MAX_LENGTH = 100;
 export const CATEGORY_PATTERN = /^[\p{L}\p{N}_-]{1,32}$/u;
 export const DEFAULT_CATEGORY = 'general';
+// eslint-disable-next-line no-control-regex -- finding control characters is this pattern's job
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /** Why a term cannot be stored, or null when it can. */
