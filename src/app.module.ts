@@ -1,8 +1,8 @@
-import { DynamicModule, Module, RequestMethod } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import { AppConfig } from 'src/config/app-config';
 import { ConfigModule } from 'src/config/config.module';
-import { requestIdOf } from 'src/common/request-context';
+import { loggerModuleParams } from 'src/common/logging';
 import { DatabaseModule } from 'src/database/database.module';
 import { DemoSeedService } from 'src/database/demo-seed.service';
 import { AuditModule } from 'src/modules/audit/audit.module';
@@ -24,21 +24,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
-        LoggerModule.forRoot({
-          forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }],
-          pinoHttp: {
-            level: config.logLevel,
-            genReqId: (req) => requestIdOf(req as never),
-            // Tokens and cookies never reach the log; bodies are not logged at all.
-            redact: [
-              'req.headers.authorization',
-              'req.headers.cookie',
-              'res.headers["set-cookie"]',
-            ],
-            customLogLevel: (_req, res, err) =>
-              err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
-          },
-        }),
+        LoggerModule.forRoot(loggerModuleParams(config)),
         DatabaseModule,
         AuditModule,
         AuthModule,

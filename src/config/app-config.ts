@@ -23,6 +23,7 @@ export class AppConfig {
   readonly seedDemoPassword?: string;
   readonly corsOrigins: string[] | boolean;
   readonly logLevel: string;
+  readonly logFormat: 'json' | 'pretty';
   readonly accessTokenTtlSeconds: number;
   readonly refreshTokenTtlSeconds: number;
   readonly login: { maxPerUser: number; maxPerIp: number; windowSeconds: number };
@@ -69,6 +70,7 @@ export class AppConfig {
         : e.CORS_ORIGINS.split(',').map((s) => s.trim())
       : false;
     this.logLevel = e.LOG_LEVEL;
+    this.logFormat = e.LOG_FORMAT ?? (e.NODE_ENV === 'production' ? 'json' : 'pretty');
     this.accessTokenTtlSeconds = e.ACCESS_TOKEN_TTL_SECONDS;
     this.refreshTokenTtlSeconds = e.REFRESH_TOKEN_TTL_SECONDS;
     this.login = {
