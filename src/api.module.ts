@@ -1,6 +1,6 @@
-import { DynamicModule, Module, RequestMethod } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
-import { requestIdOf } from 'src/common/request-context';
+import { loggerModuleParams } from 'src/common/logging';
 import { AppConfig } from 'src/config/app-config';
 import { ConfigModule } from 'src/config/config.module';
 import { DatabaseModule } from 'src/database/database.module';
@@ -31,21 +31,6 @@ import { ScreeningModule } from 'src/modules/screening/screening.module';
 import { UsersController } from 'src/modules/users/users.controller';
 import { UsersModule } from 'src/modules/users/users.module';
 
-/** pino-http for the API: request ids, no tokens or cookies, no bodies. */
-export function httpLogger(config: AppConfig): DynamicModule {
-  return LoggerModule.forRoot({
-    forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }],
-    pinoHttp: {
-      level: config.logLevel,
-      genReqId: (req) => requestIdOf(req as never),
-      // Tokens and cookies never reach the log; bodies are not logged at all.
-      redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
-      customLogLevel: (_req, res, err) =>
-        err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
-    },
-  });
-}
-
 /**
  * The API root: every capability's module, the HTTP surface (all controllers
  * are registered here, none in the feature modules, so the worker and CLI roots
@@ -59,7 +44,7 @@ export class ApiModule {
       module: ApiModule,
       imports: [
         ConfigModule.forRoot(config),
-        httpLogger(config),
+        LoggerModule.forRoot(loggerModuleParams(config)),
         DatabaseModule,
         AuditModule,
         AuthModule,

@@ -34,7 +34,10 @@ interface BodyParserError {
   expose?: boolean;
 }
 
-/** Maps every error to SPEC's shape `{statusCode, code, message, details?, requestId}`. */
+/**
+ * Maps every error to the shape of docs/spec.md, "Errors":
+ * `{statusCode, code, message, details?, requestId}`.
+ */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
   private readonly logger = new Logger('Errors');

@@ -23,6 +23,7 @@ export class AppConfig {
   readonly seedDemoPassword?: string;
   readonly corsOrigins: string[] | boolean;
   readonly logLevel: string;
+  readonly logFormat: 'json' | 'pretty';
   readonly accessTokenTtlSeconds: number;
   /** How long one process trusts a session it checked; see AuthService.resolve. */
   readonly sessionCacheMs: number;
@@ -71,6 +72,7 @@ export class AppConfig {
         : e.CORS_ORIGINS.split(',').map((s) => s.trim())
       : false;
     this.logLevel = e.LOG_LEVEL;
+    this.logFormat = e.LOG_FORMAT ?? (e.NODE_ENV === 'production' ? 'json' : 'pretty');
     this.accessTokenTtlSeconds = e.ACCESS_TOKEN_TTL_SECONDS;
     this.sessionCacheMs = e.AUTH_SESSION_CACHE_MS;
     this.refreshTokenTtlSeconds = e.REFRESH_TOKEN_TTL_SECONDS;

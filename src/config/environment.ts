@@ -95,6 +95,12 @@ export class Environment {
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL = 'info';
 
+  /** Unset: `json` when NODE_ENV=production, else `pretty` (one readable line per record). */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsIn(['json', 'pretty'])
+  LOG_FORMAT?: 'json' | 'pretty';
+
   @Transform(toInt)
   @IsInt()
   @Min(60)
@@ -212,6 +218,7 @@ const OPTIONAL_KEYS = [
   'AUDIT_SIGNING_KEY',
   'SEED_DEMO_PASSWORD',
   'CORS_ORIGINS',
+  'LOG_FORMAT',
 ];
 
 /** Validates the environment; throws a ConfigError whose message is one line naming the variable. */

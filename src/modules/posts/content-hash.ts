@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 
-/** The revision fields an approval binds to (SPEC "Domain": Revision). */
+/** The revision fields an approval binds to (docs/spec.md, "Domain": Revision). */
 export interface RevisionFields {
   title: string;
   summary: string | null;

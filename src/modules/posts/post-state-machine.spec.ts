@@ -16,7 +16,10 @@ import {
   TRANSITIONS,
 } from 'src/modules/posts/post-state-machine';
 
-/** SPEC "The state machine", written out once more by hand so the table cannot drift from it. */
+/**
+ * docs/spec.md, "The state machine", written out once more by hand so the table cannot drift
+ * from it.
+ */
 const SPEC: Array<{
   from: PostState;
   action: PostAction;

@@ -3,8 +3,8 @@ import { ErrorCode } from 'src/common/error-code';
 import { Role } from 'src/common/roles';
 
 /**
- * The post lifecycle (SPEC "The state machine") as one pure table. Services ask this module
- * which move is legal and who may make it; nobody else decides what `state` becomes.
+ * The post lifecycle (docs/spec.md, "The state machine") as one pure table. Services ask this
+ * module which move is legal and who may make it; nobody else decides what `state` becomes.
  */
 
 export const POST_STATES = [
@@ -100,7 +100,7 @@ export const TRANSITIONS: readonly TransitionRow[] = Object.freeze([
   { from: ['draft', 'returned'], action: 'archive', to: 'archived', who: 'author' },
 ] satisfies TransitionRow[]);
 
-/** Content may change only here, and only by the author (SPEC "The state machine"). */
+/** Content may change only here, and only by the author (docs/spec.md, "The state machine"). */
 export const EDITABLE_STATES: readonly PostState[] = Object.freeze(['draft', 'returned']);
 
 export function isEditable(state: PostState): boolean {
@@ -186,9 +186,9 @@ type Refusal = Extract<GuardResult, { ok: false }>;
  *
  * When the state has no row for the action, or its row belongs to someone else, the answer is
  * INVALID_STATE if the actor could take this action on this post in some other state: a reviewer
- * who lost a race (the post moved on while they read it) gets 409, not 403 (SPEC: "the post is
- * no longer in the state the action needs → 409"). Otherwise the actor could never do this to
- * this post and gets their refusal (FORBIDDEN / SELF_REVIEW).
+ * who lost a race (the post moved on while they read it) gets 409, not 403 (docs/spec.md: "the
+ * post is no longer in the state the action needs → 409"). Otherwise the actor could never do
+ * this to this post and gets their refusal (FORBIDDEN / SELF_REVIEW).
  */
 export function decide(input: GuardInput): GuardResult {
   const { post, action } = input;

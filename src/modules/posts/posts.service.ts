@@ -19,7 +19,7 @@ import { normaliseContent, NormalisedContent } from 'src/modules/posts/post-cont
 import { Post, PostChannel, PostRevision } from 'src/modules/posts/post.entity';
 import { diffRevisions } from 'src/modules/posts/revision-diff';
 import { allowedActions, isEditable } from 'src/modules/posts/post-state-machine';
-import { PersonRef, UsersService } from 'src/modules/users/users.service';
+import { UsersService } from 'src/modules/users/users.service';
 
 export interface RevisionView {
   id: string;

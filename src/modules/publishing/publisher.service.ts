@@ -7,7 +7,7 @@ import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialE
 import { AppConfig } from 'src/config/app-config';
 import { fromDbTime } from 'src/database/sql';
 import { Transactions } from 'src/database/transactions';
-import { AuditInput, AuditService } from 'src/modules/audit/audit.service';
+import { AuditService } from 'src/modules/audit/audit.service';
 import { ChannelsService } from 'src/modules/channels/channels.service';
 import { PostLifecycle } from 'src/modules/posts/post-lifecycle.service';
 import { PostsService } from 'src/modules/posts/posts.service';
