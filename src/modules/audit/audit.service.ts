@@ -42,6 +42,30 @@ export type VerifyResult =
       found?: string;
     };
 
+/** Every column of an event, in one plain INSERT: the chain head is held while it runs. */
+const EVENT_COLUMNS = [
+  'id',
+  'createdAt',
+  'actorId',
+  'actorRole',
+  'action',
+  'entityType',
+  'entityId',
+  'fromState',
+  'toState',
+  'revisionId',
+  'contentHash',
+  'comment',
+  'details',
+  'requestId',
+  'ip',
+  'userAgent',
+  'prevHash',
+  'hash',
+] as const satisfies readonly (keyof AuditEvent)[];
+
+const INSERT_EVENT = `INSERT INTO audit_events (${EVENT_COLUMNS.join(', ')}) VALUES (${EVENT_COLUMNS.map(() => '?').join(', ')})`;
+
 interface HeadRow {
   lastEventId: number | string;
   headHash: string;
@@ -81,7 +105,7 @@ export class AuditService {
     event.userAgent = ctx?.userAgent ?? null;
     event.prevHash = head.headHash;
     event.hash = chainHash(event.prevHash, event);
-    await manager.insert(AuditEvent, event);
+    await manager.query(INSERT_EVENT, EVENT_COLUMNS.map((c) => event[c]));
     await manager.query('UPDATE audit_chain_head SET lastEventId = ?, headHash = ? WHERE id = 1', [
       event.id,
       event.hash,

@@ -108,6 +108,8 @@ export interface ChannelRef {
   departmentId: string;
 }
 
+const REFS_CACHE_MS = 5_000;
+
 @Injectable()
 export class ChannelsService {
   constructor(
@@ -157,13 +159,30 @@ export class ChannelsService {
     return this.channels.findOneBy({ id });
   }
 
-  /** What a post's view shows of its channels, by name. */
+  /**
+   * What a post's view shows of its channels, by name. Kept REFS_CACHE_MS: every
+   * view needs them and they rarely change; a change shows at once in this
+   * process, in another within that time. Decisions never use this (they read
+   * `findByIds`).
+   */
   async refsByIds(ids: readonly string[]): Promise<ChannelRef[]> {
-    const rows = await this.findByIds(this.channels.manager, ids);
-    return rows
-      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-      .map((c) => ({ id: c.id, name: c.name, platform: c.platform, departmentId: c.departmentId }));
+    const now = Date.now();
+    const missing = ids.filter((id) => !((this.refs.get(id)?.until ?? 0) > now));
+    if (missing.length) {
+      const rows = await this.findByIds(this.channels.manager, missing);
+      if (this.refs.size > 10_000) this.refs.clear();
+      for (const c of rows) {
+        const ref = { id: c.id, name: c.name, platform: c.platform, departmentId: c.departmentId };
+        this.refs.set(c.id, { ref, until: now + REFS_CACHE_MS });
+      }
+    }
+    return ids
+      .map((id) => this.refs.get(id)?.ref)
+      .filter((r): r is ChannelRef => !!r)
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
+
+  private readonly refs = new Map<string, { ref: ChannelRef; until: number }>();
 
   /** For publishing adapters only: the decrypted secrets. Never send the result to a client. */
   async credentialsOf(id: string): Promise<Record<string, unknown> | null> {
@@ -219,7 +238,15 @@ export class ChannelsService {
     });
   }
 
-  update(id: string, dto: UpdateChannelDto, actor: AuthUser): Promise<ChannelView> {
+  async update(id: string, dto: UpdateChannelDto, actor: AuthUser): Promise<ChannelView> {
+    try {
+      return await this.applyUpdate(id, dto, actor);
+    } finally {
+      this.refs.delete(id);
+    }
+  }
+
+  private applyUpdate(id: string, dto: UpdateChannelDto, actor: AuthUser): Promise<ChannelView> {
     return this.tx.run(async (m) => {
       const c = await m
         .getRepository(Channel)

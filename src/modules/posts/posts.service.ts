@@ -8,6 +8,7 @@ import { AuthUser, hasRole } from 'src/common/auth-user';
 import { ErrorCode } from 'src/common/error-code';
 import { Page, pageWindow } from 'src/common/paging';
 import { Role } from 'src/common/roles';
+import { fromDbTime } from 'src/database/sql';
 import { Transactions } from 'src/database/transactions';
 import { AuditQueryService } from 'src/modules/audit/audit-query.service';
 import { AuditService } from 'src/modules/audit/audit.service';
@@ -320,6 +321,24 @@ export class PostsService {
     }
   }
 
+  /**
+   * The post with its current revision, in one plain query (the decision path's
+   * first read): 404 when missing or outside the caller's view.
+   */
+  async getWithRevision(
+    id: string,
+    user: AuthUser,
+  ): Promise<{ post: Post; rev: PostRevision | null }> {
+    const rows = (await this.dataSource.query(POST_WITH_REVISION, [id])) as Record<
+      string,
+      unknown
+    >[];
+    const row = rows[0];
+    const post = row ? postFromRow(row) : null;
+    if (!post || !canSeePost(user, post)) throw AppException.notFound('Post', id);
+    return { post, rev: row.r_id ? revisionFromRow(row) : null };
+  }
+
   /** The revision a post currently points at. */
   async currentRevision(m: EntityManager, post: Post): Promise<PostRevision | null> {
     return post.currentRevisionId
@@ -344,24 +363,6 @@ export class PostsService {
   /** Every decision on the post, oldest first (the view and the 审核登记表). */
   decisionsOf(postId: string, m: EntityManager = this.dataSource.manager): Promise<Decision[]> {
     return m.find(Decision, { where: { postId }, order: { createdAt: 'ASC' } });
-  }
-
-  /**
-   * Whether `userId` already decided this revision at another level than `level`:
-   * the three reviews of one revision are three people, also across rounds.
-   */
-  async decidedAtOtherLevel(
-    m: EntityManager,
-    postId: string,
-    revisionId: string,
-    userId: string,
-    level: number,
-  ): Promise<boolean> {
-    const rows = (await m.query(
-      'SELECT 1 AS x FROM decisions WHERE postId = ? AND revisionId = ? AND reviewerId = ? AND level <> ? LIMIT 1',
-      [postId, revisionId, userId, level],
-    )) as unknown[];
-    return rows.length > 0;
   }
 
   summary(p: Post) {
@@ -423,4 +424,79 @@ export class PostsService {
     }
     return t.toISOString();
   }
+}
+
+const POST_COLUMNS = [
+  'id',
+  'authorId',
+  'departmentId',
+  'state',
+  'version',
+  'round',
+  'currentRevisionId',
+  'currentRevisionNumber',
+  'title',
+  'publishAt',
+  'deptApproverId',
+  'stateChangedAt',
+  'createdAt',
+  'updatedAt',
+] as const satisfies readonly (keyof Post)[];
+
+const REVISION_COLUMNS = [
+  'id',
+  'postId',
+  'number',
+  'title',
+  'summary',
+  'body',
+  'coverImageUrl',
+  'channelIds',
+  'publishAt',
+  'contentHash',
+  'createdBy',
+  'createdAt',
+] as const satisfies readonly (keyof PostRevision)[];
+
+const POST_WITH_REVISION =
+  `SELECT ${POST_COLUMNS.map((c) => `p.${c} AS p_${c}`).join(', ')}, ` +
+  `${REVISION_COLUMNS.map((c) => `r.${c} AS r_${c}`).join(', ')} ` +
+  'FROM posts p LEFT JOIN post_revisions r ON r.id = p.currentRevisionId WHERE p.id = ?';
+
+function postFromRow(row: Record<string, unknown>): Post {
+  const v = (c: string) => row[`p_${c}`];
+  return Object.assign(new Post(), {
+    id: v('id') as string,
+    authorId: v('authorId') as string,
+    departmentId: v('departmentId') as string,
+    state: v('state') as Post['state'],
+    version: Number(v('version')),
+    round: Number(v('round')),
+    currentRevisionId: (v('currentRevisionId') as string | null) ?? null,
+    currentRevisionNumber: Number(v('currentRevisionNumber')),
+    title: v('title') as string,
+    publishAt: fromDbTime(v('publishAt') as Date | string | null),
+    deptApproverId: (v('deptApproverId') as string | null) ?? null,
+    stateChangedAt: fromDbTime(v('stateChangedAt') as Date | string)!,
+    createdAt: fromDbTime(v('createdAt') as Date | string)!,
+    updatedAt: fromDbTime(v('updatedAt') as Date | string)!,
+  });
+}
+
+function revisionFromRow(row: Record<string, unknown>): PostRevision {
+  const v = (c: string) => row[`r_${c}`];
+  return Object.assign(new PostRevision(), {
+    id: v('id') as string,
+    postId: v('postId') as string,
+    number: Number(v('number')),
+    title: v('title') as string,
+    summary: (v('summary') as string | null) ?? null,
+    body: v('body') as string,
+    coverImageUrl: (v('coverImageUrl') as string | null) ?? null,
+    channelIds: JSON.parse(v('channelIds') as string) as string[],
+    publishAt: fromDbTime(v('publishAt') as Date | string | null),
+    contentHash: v('contentHash') as string,
+    createdBy: v('createdBy') as string,
+    createdAt: fromDbTime(v('createdAt') as Date | string)!,
+  });
 }

@@ -50,6 +50,8 @@ const BINDS_REVISION: ReadonlySet<PostAction> = new Set(['submit', 'approve', 'r
 interface CheckedAct {
   post: Post;
   rev: PostRevision;
+  /** Every decision on the post when it was read; the guarded UPDATE proves none came since. */
+  decisions: Decision[];
   row: TransitionRow;
   action: PersonAction;
   user: AuthUser;
@@ -95,19 +97,20 @@ export class ReviewService {
     input: ActInput,
   ): Promise<CheckedAct> {
     const m = this.dataSource.manager;
-    const post = await this.posts.get(postId, user);
+    const [{ post, rev }, decisions] = await Promise.all([
+      this.posts.getWithRevision(postId, user),
+      this.posts.decisionsOf(postId),
+    ]);
     const row = this.legalMove(post, action, user);
     this.assertRevisionRead(post, action, input);
     this.assertInputFor(row, action, input);
-    const rev = await this.posts.currentRevision(m, post);
     if (!rev) throw this.stale(post);
     if (action === 'submit') await this.posts.assertTargets(m, user, rev.channelIds);
     // A `block` term refuses the submission here (422); `warn` hits go with it.
     const warnings = action === 'submit' ? this.screening.screenSubmission(rev) : null;
-    if (row.level === 2 || row.level === 3)
-      await this.assertThirdPerson(m, post, rev, row.level, user);
+    if (row.level === 2 || row.level === 3) assertThirdPerson(decisions, rev, row.level, user);
     if (row.to === 'approved') await this.assertChannelsActive(m, rev.channelIds);
-    return { post, rev, row, action, user, input, warnings };
+    return { post, rev, decisions, row, action, user, input, warnings };
   }
 
   private legalMove(post: Post, action: PersonAction, user: AuthUser): TransitionRow {
@@ -210,6 +213,7 @@ export class ReviewService {
     // Publications exist only from approval on; before it the view needs no read for them.
     const known = {
       revision: rev,
+      decisions: decision ? [...c.decisions, decision] : c.decisions,
       ...(queued ? { publications: queued.map(toPublicationSummary) } : {}),
       ...(isBeforeApproval(post.state) && !queued ? { publications: [] } : {}),
     };
@@ -304,25 +308,6 @@ export class ReviewService {
     );
   }
 
-  /**
-   * The three reviews of one revision are three different people, also across
-   * rounds: a post returned and resubmitted unchanged carries the same revision.
-   */
-  private async assertThirdPerson(
-    m: EntityManager,
-    post: Post,
-    rev: PostRevision,
-    level: 2 | 3,
-    user: AuthUser,
-  ): Promise<void> {
-    if (await this.posts.decidedAtOtherLevel(m, post.id, rev.id, user.id, level)) {
-      throw new AppException(
-        ErrorCode.SELF_REVIEW,
-        'You already reviewed this revision at another level; the three reviews need three people',
-      );
-    }
-  }
-
   /** Nothing is queued for a channel that was deactivated while the post was under review. */
   private async assertChannelsActive(m: EntityManager, channelIds: string[]): Promise<void> {
     const channels = await this.channels.findByIds(m, channelIds);
@@ -372,4 +357,25 @@ function isBeforeApproval(state: PostState): boolean {
     state === 'pending_dept_review' ||
     state === 'pending_final_review'
   );
+}
+
+/**
+ * The three reviews of one revision are three different people, also across
+ * rounds: a post returned and resubmitted unchanged carries the same revision.
+ */
+function assertThirdPerson(
+  decisions: readonly Decision[],
+  rev: PostRevision,
+  level: 2 | 3,
+  user: AuthUser,
+): void {
+  const other = decisions.some(
+    (d) => d.revisionId === rev.id && d.reviewerId === user.id && d.level !== level,
+  );
+  if (other) {
+    throw new AppException(
+      ErrorCode.SELF_REVIEW,
+      'You already reviewed this revision at another level; the three reviews need three people',
+    );
+  }
 }

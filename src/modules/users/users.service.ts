@@ -31,6 +31,8 @@ export interface PersonRef {
 }
 
 /** What changed about a user, for listeners that keep something derived from it (auth's cache). */
+const PEOPLE_CACHE_MS = 30_000;
+
 export type UserChangeListener = (userId: string) => void;
 
 @Injectable()
@@ -50,8 +52,15 @@ export class UsersService {
   }
 
   private changed(userId: string): void {
+    this.names.delete(userId);
     for (const l of this.listeners) l(userId);
   }
+
+  /**
+   * Names for views, kept PEOPLE_CACHE_MS: every post view names its author and
+   * reviewers. A rename shows at once in this process, in another within that time.
+   */
+  private readonly names = new Map<string, { ref: PersonRef; until: number }>();
 
   count(): Promise<number> {
     return this.users.count();
@@ -59,15 +68,26 @@ export class UsersService {
 
   /** Users by id as other records name them; unknown ids are left out. */
   async people(ids: readonly (string | null)[]): Promise<Map<string, PersonRef>> {
-    const unique = [...new Set(ids.filter((x): x is string => !!x))];
-    if (!unique.length) return new Map();
+    const now = Date.now();
+    const out = new Map<string, PersonRef>();
+    const missing: string[] = [];
+    for (const id of new Set(ids.filter((x): x is string => !!x))) {
+      const hit = this.names.get(id);
+      if (hit && hit.until > now) out.set(id, hit.ref);
+      else missing.push(id);
+    }
+    if (!missing.length) return out;
     const users = await this.users.find({
-      where: { id: In(unique) },
+      where: { id: In(missing) },
       select: { id: true, username: true, displayName: true },
     });
-    return new Map(
-      users.map((u) => [u.id, { id: u.id, username: u.username, displayName: u.displayName }]),
-    );
+    if (this.names.size > 10_000) this.names.clear();
+    for (const u of users) {
+      const ref = { id: u.id, username: u.username, displayName: u.displayName };
+      out.set(u.id, ref);
+      this.names.set(u.id, { ref, until: now + PEOPLE_CACHE_MS });
+    }
+    return out;
   }
 
   /** The stored user with its password hash, for sign-in only. */
