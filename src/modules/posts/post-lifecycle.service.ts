@@ -4,7 +4,7 @@ import { execute, toDbTime } from 'src/database/sql';
 import type { AuditInput } from 'src/modules/audit/audit.service';
 import { Decision } from 'src/modules/posts/decision.entity';
 import { Post } from 'src/modules/posts/post.entity';
-import { PostState, transitionFor } from 'src/modules/posts/post-state-machine';
+import { INITIAL_STATE, PostState, transitionFor } from 'src/modules/posts/post-state-machine';
 
 /** What a move sets besides the state itself. */
 export interface MoveFields {
@@ -20,6 +20,13 @@ export interface MoveFields {
  */
 @Injectable()
 export class PostLifecycle {
+  /** A new post enters the lifecycle in its first state. */
+  async begin(m: EntityManager, post: Omit<Post, 'state'> & { state?: PostState }): Promise<Post> {
+    post.state = INITIAL_STATE;
+    await m.insert(Post, post as Post);
+    return post as Post;
+  }
+
   /** True when this caller moved the post; false when someone else moved it first. */
   async move(m: EntityManager, post: Post, to: PostState, f: MoveFields): Promise<boolean> {
     const now = toDbTime(m, f.now);

@@ -19,6 +19,9 @@ export const POST_STATES = [
 ] as const;
 export type PostState = (typeof POST_STATES)[number];
 
+/** Where every post begins. */
+export const INITIAL_STATE: PostState = 'draft';
+
 export const POST_ACTIONS = [
   'submit',
   'approve',

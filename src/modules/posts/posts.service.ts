@@ -17,6 +17,7 @@ import { Decision } from 'src/modules/posts/decision.entity';
 import { CreatePostDto, ListPostsQuery, UpdatePostDto } from 'src/modules/posts/dto/post.dto';
 import { canSeePost, whereVisible } from 'src/modules/posts/post-access';
 import { normaliseContent, NormalisedContent } from 'src/modules/posts/post-content';
+import { PostLifecycle } from 'src/modules/posts/post-lifecycle.service';
 import { Post, PostChannel, PostRevision } from 'src/modules/posts/post.entity';
 import { diffRevisions } from 'src/modules/posts/revision-diff';
 import { allowedActions, isEditable } from 'src/modules/posts/post-state-machine';
@@ -61,6 +62,7 @@ export class PostsService {
     private readonly auditQuery: AuditQueryService,
     private readonly channels: ChannelsService,
     private readonly users: UsersService,
+    private readonly lifecycle: PostLifecycle,
   ) {}
 
   create(dto: CreatePostDto, user: AuthUser) {
@@ -80,7 +82,6 @@ export class PostsService {
         id: randomUUID(),
         authorId: user.id,
         departmentId: user.departmentId,
-        state: 'draft',
         version: 1,
         round: 0,
         currentRevisionId: null,
@@ -94,7 +95,7 @@ export class PostsService {
       });
       const rev = this.newRevision(post.id, 1, content, content.hash, user.id, now);
       post.currentRevisionId = rev.id;
-      await m.insert(Post, post);
+      await this.lifecycle.begin(m, post);
       await m.insert(PostRevision, rev);
       await this.setChannels(m, post.id, content.channelIds);
       await this.audit.record(m, {
@@ -102,7 +103,7 @@ export class PostsService {
         entityType: 'post',
         entityId: post.id,
         actor: user,
-        toState: 'draft',
+        toState: post.state,
         revisionId: rev.id,
         contentHash: rev.contentHash,
         details: { revisionNumber: 1, title: rev.title, channelIds: rev.channelIds },

@@ -69,7 +69,6 @@ export class Outbox {
         channelId,
         revisionId: c.revisionId,
         contentHash: c.contentHash,
-        status: 'queued',
         operation: 'publish',
         attempts: 0,
         leaseOwner: null,

@@ -18,6 +18,9 @@ export const PUBLICATION_EVENTS = [
 ] as const;
 export type PublicationEvent = (typeof PUBLICATION_EVENTS)[number];
 
+/** Where every publication begins (the `enqueue` event). */
+export const INITIAL_PUBLICATION_STATUS: PublicationStatus = 'queued';
+
 export type PublicationActor = 'system' | 'propaganda_reviewer';
 
 export interface PublicationRow {
@@ -62,7 +65,7 @@ export function publicationTransition(
   event: PublicationEvent,
   operation: PublicationOperation = from === 'retracting' ? 'retract' : 'publish',
 ): PublicationStatus | null {
-  if (event === 'enqueue') return 'queued';
+  if (event === 'enqueue') return INITIAL_PUBLICATION_STATUS;
   if (event === 'request_retry' && from === 'failed') {
     return operation === 'retract' ? 'retracting' : 'queued';
   }

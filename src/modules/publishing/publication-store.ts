@@ -3,6 +3,7 @@ import { Brackets, EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { Publication, PublicationStatus } from 'src/modules/publishing/publication.entity';
 import {
+  INITIAL_PUBLICATION_STATUS,
   PublicationEvent,
   PublicationOperation,
   publicationTransition,
@@ -52,10 +53,11 @@ export class PublicationStore {
     return res.affected === 1 ? to : null;
   }
 
-  /** New outbox rows (the `enqueue` event): always `queued`. */
-  async insert(m: EntityManager, rows: Publication[]): Promise<void> {
-    for (const r of rows) r.status = publicationTransition(r.status, 'enqueue')!;
-    await m.insert(Publication, rows as QueryDeepPartialEntity<Publication>[]);
+  /** New outbox rows (the `enqueue` event): always in the table's first status. */
+  async insert(m: EntityManager, rows: Omit<Publication, 'status'>[]): Promise<Publication[]> {
+    const queued = rows.map((r) => Object.assign(r, { status: INITIAL_PUBLICATION_STATUS }));
+    await m.insert(Publication, queued as QueryDeepPartialEntity<Publication>[]);
+    return queued;
   }
 
   /** Lets go of a lease without a move (the row moved under us; keep what the platform said). */
