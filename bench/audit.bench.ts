@@ -30,15 +30,15 @@ import 'reflect-metadata';
 import { createHash, randomUUID } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Logger, LoggerService } from '@nestjs/common';
-import { createConnection } from 'mysql2/promise';
 import { DataSource, EntityManager } from 'typeorm';
 import { canonicalJson } from 'src/common/canonical-json';
 import { runWithRequestContext } from 'src/common/request-context';
-import { dataSourceOptions } from 'src/database/data-source-options';
 import { AuditChainHead, AuditEvent } from 'src/modules/audit/audit-event.entity';
 import { Transactions } from 'src/database/transactions';
 import { chainHash } from 'src/modules/audit/audit-hash';
 import { AuditInput, AuditService, VerifyResult } from 'src/modules/audit/audit.service';
+import { openDatabase, recreateDatabase, serverInfo } from './support/mysql';
+import { percentile, round } from './support/stats';
 
 // ---------------------------------------------------------------- configuration
 
@@ -129,25 +129,6 @@ function sampleContext(i: number) {
 
 // ---------------------------------------------------------------- database setup
 
-async function recreateDatabase(url: string): Promise<void> {
-  const u = new URL(url);
-  const db = decodeURIComponent(u.pathname.slice(1));
-  if (!db) throw new Error('BENCH_MYSQL_URL must name a database');
-  if (!/bench/i.test(db) && env.BENCH_ALLOW_DROP !== '1') {
-    throw new Error(
-      `refusing to drop database "${db}": its name lacks "bench" (set BENCH_ALLOW_DROP=1)`,
-    );
-  }
-  u.pathname = '/';
-  const conn = await createConnection(u.toString());
-  try {
-    await conn.query(`DROP DATABASE IF EXISTS \`${db}\``);
-    await conn.query(`CREATE DATABASE \`${db}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
-  } finally {
-    await conn.end();
-  }
-}
-
 /** Same columns, types and secondary indexes as audit_events; an AUTO_INCREMENT key and no chain. */
 const CREATE_PLAIN = `CREATE TABLE bench_plain (
   id bigint NOT NULL AUTO_INCREMENT PRIMARY KEY,
@@ -221,13 +202,6 @@ interface PhaseResult {
   retries: number;
   errors: Record<string, number>;
 }
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
-const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
 
 let opSeq = 0;
 
@@ -394,21 +368,18 @@ async function main(): Promise<number> {
   const t0 = performance.now();
   const maxConcurrency = Math.max(...CONCURRENCY, UNDER_LOAD_CONCURRENCY + 1);
   await recreateDatabase(MYSQL_URL);
-  const base = dataSourceOptions({ type: 'mysql', url: MYSQL_URL }, [AuditEvent, AuditChainHead]);
-  const ds = new DataSource({
-    ...base,
-    // One connection per loop, plus room for verify() running beside them.
-    extra: { ...(base.extra as object), connectionLimit: Math.max(20, maxConcurrency + 4) },
-  } as typeof base);
-  await ds.initialize();
+  // One connection per loop, plus room for verify() running beside them.
+  const ds = await openDatabase(MYSQL_URL, {
+    connectionLimit: Math.max(20, maxConcurrency + 4),
+    migrate: false,
+    entities: [AuditEvent, AuditChainHead],
+  });
   let exitCode = 0;
   try {
     await ds.runMigrations();
     await ds.query(CREATE_PLAIN);
-    const [{ version }] = (await ds.query('SELECT VERSION() AS version')) as { version: string }[];
-    const [flush] = (await ds.query("SHOW VARIABLES LIKE 'innodb_flush_log_at_trx_commit'")) as {
-      Value: string;
-    }[];
+    const { version, innodbFlushLogAtTrxCommit } = await serverInfo(ds);
+    const flush = { Value: innodbFlushLogAtTrxCommit };
 
     const tx = new Transactions(ds);
     const audit = new AuditService(ds);

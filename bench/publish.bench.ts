@@ -49,20 +49,17 @@
  * Prints a table, then the figures as one JSON line (the last line of stdout).
  */
 import 'reflect-metadata';
-import { ChildProcess, spawn } from 'node:child_process';
-import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, IncomingHttpHeaders, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Logger, LoggerService } from '@nestjs/common';
 import { Queue, QueueEvents, Worker } from 'bullmq';
-import { Redis, RedisOptions } from 'ioredis';
-import { createConnection } from 'mysql2/promise';
+import { Redis } from 'ioredis';
 import { Webhook } from 'standardwebhooks';
 import { DataSource } from 'typeorm';
-import { dataSourceOptions } from 'src/database/data-source-options';
 import { AuditService } from 'src/modules/audit/audit.service';
 import type { Channel } from 'src/modules/channels/channel.entity';
 import { CredentialsCipher } from 'src/modules/channels/credentials-cipher';
@@ -71,6 +68,26 @@ import type { PublishContent } from 'src/modules/publishing/adapters/channel-ada
 import { deliverWebhook, signWebhook } from 'src/modules/publishing/adapters/webhook.adapter';
 import { ATTEMPT_JOB, PUBLICATIONS_QUEUE } from 'src/modules/publishing/executor';
 import { deliveryId } from 'src/modules/publishing/publisher.service';
+import { benchKeys } from './support/gateway';
+import {
+  Counters,
+  diffCounters,
+  globalStatus,
+  insertRows,
+  openDatabase,
+  recreateDatabase,
+} from './support/mysql';
+import {
+  Child,
+  childEnv,
+  cpuSnapshot,
+  LOOP_PROBE,
+  loopFigures,
+  otherCpu,
+  ROOT,
+} from './support/process';
+import { obliterateQueues, redisCommands, redisOptions, redisVersion } from './support/redis';
+import { round, sleep } from './support/stats';
 
 // ---------------------------------------------------------------- configuration
 
@@ -83,7 +100,6 @@ const intEnv = (name: string, dflt: number, min = 1): number => {
   return n;
 };
 
-const ROOT = join(__dirname, '..', '..');
 const MYSQL_URL = env.BENCH_MYSQL_URL || 'mysql://root@127.0.0.1:3306/sanshen_bench_publish';
 const REDIS_URL = env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379';
 const N = intEnv('BENCH_PUBLICATIONS', 1000);
@@ -104,22 +120,6 @@ const JOB_ATTEMPTS = 9;
 /** PUBLISH_TIMEOUT_MS default: the bare worker aborts a POST after as long as the gateway does. */
 const DELIVERY_TIMEOUT_MS = 15_000;
 const BARE_ROLE = 'bare-worker';
-
-const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function redisOptions(url: string): RedisOptions & { host: string; port: number } {
-  // The same mapping as PublishingModule.
-  const u = new URL(url);
-  return {
-    host: u.hostname,
-    port: Number(u.port || 6379),
-    username: u.username || undefined,
-    password: u.password ? decodeURIComponent(u.password) : undefined,
-    db: u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0,
-    tls: u.protocol === 'rediss:' ? {} : undefined,
-  };
-}
 
 // ---------------------------------------------------------------- deterministic content
 
@@ -236,224 +236,6 @@ async function bareWorker(): Promise<void> {
     void worker.close().finally(() => process.exit(0));
   });
   process.stdout.write(`bare worker ready ${process.pid}\n`);
-}
-
-// ---------------------------------------------------------------- child processes
-
-const CLK_TCK = 100;
-
-/** CPU seconds (user + system) of a process, from /proc; null where /proc is not readable. */
-function cpuSecondsOf(pid: number | undefined): number | null {
-  if (!pid) return null;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-  } catch {
-    return null;
-  }
-}
-
-function findPid(names: string[]): number | undefined {
-  try {
-    for (const d of readdirSync('/proc')) {
-      if (!/^\d+$/.test(d)) continue;
-      try {
-        if (names.includes(readFileSync(`/proc/${d}/comm`, 'utf8').trim())) return Number(d);
-      } catch {
-        // gone
-      }
-    }
-  } catch {
-    // no /proc
-  }
-  return undefined;
-}
-
-const LEVELS: Record<number, string> = { 40: 'warn', 50: 'error', 60: 'fatal' };
-
-/**
- * Preloaded into each worker process (`node -r`): once a second, how busy its event loop was
- * and how late timers ran. Observes only; written to the run's temp dir.
- */
-const LOOP_PROBE = `
-const { monitorEventLoopDelay, performance } = require('node:perf_hooks');
-const h = monitorEventLoopDelay({ resolution: 5 });
-h.enable();
-let last = performance.eventLoopUtilization();
-setInterval(() => {
-  const now = performance.eventLoopUtilization();
-  const elu = performance.eventLoopUtilization(now, last).utilization;
-  last = now;
-  process.stderr.write('BENCH_LOOP ' + JSON.stringify({ t: Date.now(), elu,
-    mean: h.mean / 1e6, p99: h.percentile(99) / 1e6, max: h.max / 1e6 }) + '\\n');
-  h.reset();
-}, 1000).unref();
-`;
-
-interface LoopSample {
-  t: number;
-  elu: number;
-  mean: number;
-  p99: number;
-  max: number;
-}
-
-/** Event-loop figures of some processes over a wall-clock window (whole seconds inside it). */
-function loopFigures(
-  children: Child[],
-  fromMs: number,
-  toMs: number,
-): { utilization: number; meanDelayMs: number; p99DelayMs: number; maxDelayMs: number } | null {
-  const xs = children.flatMap((c) => c.loop.filter((l) => l.t > fromMs + 1000 && l.t <= toMs));
-  if (!xs.length) return null;
-  const avg = (f: (l: LoopSample) => number) => xs.reduce((a, l) => a + f(l), 0) / xs.length;
-  return {
-    utilization: round(
-      avg((l) => l.elu),
-      2,
-    ),
-    meanDelayMs: round(
-      avg((l) => l.mean),
-      1,
-    ),
-    p99DelayMs: round(
-      avg((l) => l.p99),
-      1,
-    ),
-    maxDelayMs: round(Math.max(...xs.map((l) => l.max)), 1),
-  };
-}
-
-/** A child process whose output is scanned for its ready line and for warnings/errors. */
-class Child {
-  readonly issues = new Map<string, number>();
-  readonly tail: string[] = [];
-  readonly loop: LoopSample[] = [];
-  private readonly proc: ChildProcess;
-  private readonly ready: Promise<void>;
-  private readonly exited: Promise<void>;
-  private cpuAtExit: number | null = null;
-  /** Set once SIGTERM is sent: what is logged afterwards is labelled as shutdown noise. */
-  private stopping = false;
-
-  constructor(
-    readonly name: string,
-    args: string[],
-    childEnv: NodeJS.ProcessEnv,
-    readyText: string,
-  ) {
-    this.proc = spawn(process.execPath, args, {
-      cwd: ROOT,
-      env: childEnv,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let markReady!: () => void;
-    let failReady!: (e: Error) => void;
-    this.ready = new Promise<void>((res, rej) => {
-      markReady = res;
-      failReady = rej;
-    });
-    this.ready.catch(() => undefined);
-    const onLine = (line: string, stream: 'out' | 'err') => {
-      if (!line.trim()) return;
-      if (line.includes(readyText)) return markReady();
-      if (line.startsWith('BENCH_LOOP ')) {
-        try {
-          this.loop.push(JSON.parse(line.slice(11)) as LoopSample);
-        } catch {
-          // a torn line
-        }
-        return;
-      }
-      this.tail.push(line.slice(0, 500));
-      if (this.tail.length > 20) this.tail.shift();
-      let key: string;
-      try {
-        const j = JSON.parse(line) as { level?: number; msg?: string; context?: string };
-        if ((j.level ?? 0) < 40) return;
-        key = `${LEVELS[j.level!] ?? j.level} ${j.context ? `[${j.context}] ` : ''}${j.msg ?? ''}`;
-      } catch {
-        key = `${stream === 'err' ? 'stderr' : 'stdout'} ${line}`;
-      }
-      key = key
-        .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi, '<uuid>')
-        .replace(/\d+/g, '#')
-        .slice(0, 200);
-      if (this.stopping) key = `(during shutdown) ${key}`;
-      this.issues.set(key, (this.issues.get(key) ?? 0) + 1);
-    };
-    for (const [stream, name] of [
-      [this.proc.stdout!, 'out'],
-      [this.proc.stderr!, 'err'],
-    ] as const) {
-      let buf = '';
-      stream.on('data', (d: Buffer) => {
-        buf += d.toString('utf8');
-        let i: number;
-        while ((i = buf.indexOf('\n')) >= 0) {
-          onLine(buf.slice(0, i), name);
-          buf = buf.slice(i + 1);
-        }
-      });
-    }
-    this.exited = new Promise<void>((r) =>
-      this.proc.once('exit', (code, signal) => {
-        failReady(new Error(`${this.name} exited (${signal ?? code}): ${this.tail.join('\n')}`));
-        r();
-      }),
-    );
-  }
-
-  get pid(): number | undefined {
-    return this.proc.pid;
-  }
-
-  get alive(): boolean {
-    return this.proc.exitCode === null && this.proc.signalCode === null;
-  }
-
-  async waitReady(timeoutMs = 60_000): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([
-        this.ready,
-        new Promise<void>((_, rej) => {
-          timer = setTimeout(
-            () => rej(new Error(`${this.name} not ready after ${timeoutMs} ms`)),
-            timeoutMs,
-          );
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  cpuSeconds(): number | null {
-    return this.alive ? cpuSecondsOf(this.proc.pid) : this.cpuAtExit;
-  }
-
-  /** SIGTERM (the worker's shutdown hooks run), SIGKILL after 10 s. */
-  /** How the last stop() went: graceful (exit after SIGTERM) or killed after 10 s. */
-  stopped: { killed: boolean; ms: number; code: number | null } | null = null;
-
-  async stop(): Promise<void> {
-    if (!this.alive) return;
-    this.cpuAtExit = cpuSecondsOf(this.proc.pid);
-    this.stopping = true;
-    const t0 = performance.now();
-    let killed = false;
-    this.proc.kill('SIGTERM');
-    const t = setTimeout(() => {
-      if (!this.alive) return;
-      killed = true;
-      this.proc.kill('SIGKILL');
-    }, 10_000);
-    await this.exited;
-    clearTimeout(t);
-    this.stopped = { killed, ms: Math.round(performance.now() - t0), code: this.proc.exitCode };
-  }
 }
 
 // ---------------------------------------------------------------- the webhook receiver
@@ -642,112 +424,18 @@ function deliveryProblems(c: DeliveryCheck): string[] {
 
 // ---------------------------------------------------------------- server-side counters
 
-type Counters = Record<string, number>;
+const DB_COUNTERS = [
+  'Questions',
+  'Com_commit',
+  'Com_rollback',
+  'Innodb_row_lock_waits',
+  'Innodb_row_lock_time',
+  'Innodb_deadlocks',
+] as const;
 
-async function dbCounters(ds: DataSource): Promise<Counters> {
-  const rows = (await ds.query(
-    `SHOW GLOBAL STATUS WHERE Variable_name IN
-     ('Questions','Com_commit','Com_rollback','Innodb_row_lock_waits','Innodb_row_lock_time','Innodb_deadlocks')`,
-  )) as { Variable_name: string; Value: string }[];
-  return Object.fromEntries(rows.map((r) => [r.Variable_name, Number(r.Value)]));
-}
+const dbCounters = (ds: DataSource): Promise<Counters> => globalStatus(ds, DB_COUNTERS);
 
-async function redisCommands(redis: Redis): Promise<number> {
-  const info = await redis.info('stats');
-  const m = /total_commands_processed:(\d+)/.exec(info);
-  return m ? Number(m[1]) : 0;
-}
-
-const diff = (a: Counters, b: Counters): Counters =>
-  Object.fromEntries(Object.keys(b).map((k) => [k, (b[k] ?? 0) - (a[k] ?? 0)]));
-
-interface CpuSnapshot {
-  mysqld: number | null;
-  redis: number | null;
-  bench: number;
-  /** Busy CPU seconds of the whole machine (all processes), from /proc/stat. */
-  machine: number | null;
-}
-
-function machineBusySeconds(): number | null {
-  try {
-    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1);
-    const [user, nice, system, , , irq, softirq, steal] = f.map(Number);
-    return (user + nice + system + irq + softirq + (steal || 0)) / CLK_TCK;
-  } catch {
-    return null;
-  }
-}
-
-let serverPids: { mysqld?: number; redis?: number } | undefined;
-
-function cpuSnapshot(): CpuSnapshot {
-  serverPids ??= { mysqld: findPid(['mariadbd', 'mysqld']), redis: findPid(['redis-server']) };
-  const u = process.cpuUsage();
-  return {
-    mysqld: cpuSecondsOf(serverPids.mysqld),
-    redis: cpuSecondsOf(serverPids.redis),
-    bench: (u.user + u.system) / 1e6,
-    machine: machineBusySeconds(),
-  };
-}
-
-/** CPU used meanwhile by everything else on the machine (other tests, other databases). */
-function otherCpu(
-  a: CpuSnapshot,
-  b: CpuSnapshot,
-  workers: number | null,
-  seconds: number,
-): { seconds: number | null; cores: number | null } {
-  if (a.machine === null || b.machine === null || workers === null) {
-    return { seconds: null, cores: null };
-  }
-  const mine =
-    workers +
-    (b.bench - a.bench) +
-    ((b.mysqld ?? 0) - (a.mysqld ?? 0)) +
-    ((b.redis ?? 0) - (a.redis ?? 0));
-  const other = Math.max(0, b.machine - a.machine - mine);
-  return { seconds: round(other, 2), cores: round(other / seconds, 2) };
-}
-
-// ---------------------------------------------------------------- database setup
-
-async function recreateDatabase(url: string): Promise<void> {
-  const u = new URL(url);
-  const db = decodeURIComponent(u.pathname.slice(1));
-  if (!db) throw new Error('BENCH_MYSQL_URL must name a database');
-  if (!/bench/i.test(db) && env.BENCH_ALLOW_DROP !== '1') {
-    throw new Error(
-      `refusing to drop database "${db}": its name lacks "bench" (set BENCH_ALLOW_DROP=1)`,
-    );
-  }
-  u.pathname = '/';
-  const conn = await createConnection(u.toString());
-  try {
-    await conn.query(`DROP DATABASE IF EXISTS \`${db}\``);
-    await conn.query(`CREATE DATABASE \`${db}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
-  } finally {
-    await conn.end();
-  }
-}
-
-async function insertRows(
-  m: { query: (sql: string, params: unknown[]) => Promise<unknown> },
-  table: string,
-  columns: string[],
-  rows: unknown[][],
-  chunk = 500,
-): Promise<void> {
-  const tuple = `(${columns.map(() => '?').join(',')})`;
-  for (let i = 0; i < rows.length; i += chunk) {
-    const part = rows.slice(i, i + chunk);
-    await m.query(
-      `INSERT INTO ${table} (${columns.join(',')}) VALUES ${part.map(() => tuple).join(',')}`,
-      part.flat(),
-    );
-  }
-}
+// ---------------------------------------------------------------- the organisation
 
 interface Org {
   departmentId: string;
@@ -1021,15 +709,6 @@ interface PhaseResult {
   workerIssues: Record<string, number>;
 }
 
-function workerEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  return {
-    PATH: env.PATH ?? '',
-    HOME: env.HOME ?? '',
-    NODE_PATH: join(ROOT, 'dist'),
-    ...extra,
-  };
-}
-
 function sumCpu(children: Child[]): number | null {
   let total = 0;
   for (const c of children) {
@@ -1172,7 +851,7 @@ async function gatewayPhase(s: Shared, workers: number, base: number): Promise<P
       new Child(
         `worker ${k + 1}`,
         ['-r', s.probe, join(ROOT, 'dist/src/worker.js')],
-        workerEnv({
+        childEnv({
           NODE_ENV: 'production',
           DATABASE_URL: MYSQL_URL,
           REDIS_URL,
@@ -1362,7 +1041,7 @@ async function gatewayPhase(s: Shared, workers: number, base: number): Promise<P
   if (children.some((c) => c.stopped?.killed)) {
     notes.push(`a worker did not exit within 10 s of SIGTERM (${stops.join(', ')})`);
   }
-  const dbDelta = diff(db0, db1);
+  const dbDelta = diffCounters(db0, db1);
   const redisDelta = redis1 - redis0;
   const wCpu = cpuDelta(workersCpu0, workersCpu1);
   // The rate over the measured window: all N when done, what got published otherwise.
@@ -1428,7 +1107,7 @@ async function barePhase(s: Shared, workers: number, base: number): Promise<Phas
       new Child(
         `bare worker ${k + 1}`,
         ['-r', s.probe, __filename],
-        workerEnv({
+        childEnv({
           BENCH_PUBLISH_ROLE: BARE_ROLE,
           BARE_REDIS_URL: REDIS_URL,
           BARE_PREFIX: prefix,
@@ -1664,18 +1343,11 @@ async function main(): Promise<number> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sanshen-bench-publish-'));
   const probe = join(dataDir, 'loop-probe.js');
   writeFileSync(probe, LOOP_PROBE);
-  const keys = {
-    jwt: randomBytes(48).toString('base64url'),
-    credentials: randomBytes(32).toString('hex'),
-    audit: generateKeyPairSync('ed25519')
-      .privateKey.export({ type: 'pkcs8', format: 'der' })
-      .toString('base64'),
-  };
+  const keys = benchKeys();
   const cipher = new CredentialsCipher(Buffer.from(keys.credentials, 'hex'));
 
   await recreateDatabase(MYSQL_URL);
-  const ds = new DataSource(dataSourceOptions({ type: 'mysql', url: MYSQL_URL }));
-  await ds.initialize();
+  const ds = await openDatabase(MYSQL_URL, { migrate: false });
   const redis = new Redis(redisOptions(REDIS_URL));
   const receiver = new Receiver();
   await receiver.start();
@@ -1687,12 +1359,12 @@ async function main(): Promise<number> {
     const [flush] = (await ds.query("SHOW VARIABLES LIKE 'innodb_flush_log_at_trx_commit'")) as {
       Value: string;
     }[];
-    const redisVersion = /redis_version:(\S+)/.exec(await redis.info('server'))?.[1] ?? '?';
+    const redisServer = await redisVersion(redis);
     const org = await createOrg(ds, cipher, receiver.url);
     const s: Shared = { ds, redis, receiver, org, dataDir, probe, keys, runId };
 
     console.log(
-      `publish bench: ${version} (innodb_flush_log_at_trx_commit=${flush?.Value}), Redis ${redisVersion}, ` +
+      `publish bench: ${version} (innodb_flush_log_at_trx_commit=${flush?.Value}), Redis ${redisServer}, ` +
         `${cpus().length} CPUs; ${N} publications per phase, ${CONCURRENCY} concurrent per worker process, ` +
         `relay poll ${POLL_MS} ms, body ${BODY_BYTES} B, worker processes ${WORKERS.join('/')}`,
     );
@@ -1758,7 +1430,7 @@ async function main(): Promise<number> {
       bench: 'publish',
       database: version,
       innodbFlushLogAtTrxCommit: flush?.Value,
-      redis: redisVersion,
+      redis: redisServer,
       cpus: cpus().length,
       publications: N,
       concurrencyPerProcess: CONCURRENCY,
@@ -1811,11 +1483,7 @@ async function main(): Promise<number> {
     };
     console.log(JSON.stringify(json));
   } finally {
-    for (const prefix of prefixes) {
-      const q = new Queue(PUBLICATIONS_QUEUE, { connection: redisOptions(REDIS_URL), prefix });
-      await q.obliterate({ force: true }).catch(() => undefined);
-      await q.close();
-    }
+    await obliterateQueues(REDIS_URL, prefixes);
     await receiver.close();
     redis.disconnect();
     await ds.destroy();
