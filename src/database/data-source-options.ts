@@ -3,6 +3,9 @@ import type { DatabaseConfig } from 'src/config/app-config';
 import { ENTITIES } from 'src/database/entities';
 import { MIGRATIONS } from '../../migrations';
 
+/** SQLite waits this long for a lock (another process, or this one's open transaction). */
+export const SQLITE_BUSY_TIMEOUT_MS = 5000;
+
 /** One description of the database, shared by the app, the migration CLI, the tests and benches. */
 export function dataSourceOptions(db: DatabaseConfig): DataSourceOptions {
   const common = {
@@ -19,8 +22,9 @@ export function dataSourceOptions(db: DatabaseConfig): DataSourceOptions {
       database: db.path,
       enableWAL: true,
       // Busy waits instead of SQLITE_BUSY when a second process (a CLI) touches the file.
+      // Also applied to the read-only connection (sqlite-read-connection.ts).
       prepareDatabase: (conn: { pragma: (s: string) => unknown }) => {
-        conn.pragma('busy_timeout = 5000');
+        conn.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
         conn.pragma('foreign_keys = ON');
         conn.pragma('synchronous = NORMAL');
       },
