@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync, readdirSync, readlinkSync } from 'node:fs';
 import request from 'supertest';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
 import { Transactions } from 'src/database/transactions';
 import { Department } from 'src/modules/departments/department.entity';
 import { bearer, Org, startApp, TestApp, unique, USING_MYSQL } from './harness';
@@ -171,4 +172,45 @@ describe('no uncommitted data outside a transaction', () => {
     await open.done;
     expect(await read).toMatchObject({ code: d.code });
   });
+});
+
+(USING_MYSQL ? describe.skip : describe)('SQLite file: the second connection', () => {
+  /** This process's open descriptors on the database file itself (not -wal or -shm). */
+  const handlesOn = (file: string) =>
+    readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`) === file;
+      } catch {
+        return false;
+      }
+    }).length;
+
+  (existsSync('/proc/self/fd') ? it : it.skip)(
+    'is open while the app runs and closed by app.close()',
+    async () => {
+      const t = await startApp({}, { admin: false });
+      const file = t.config.database.type === 'sqlite' ? t.config.database.path : '';
+      expect(handlesOn(file)).toBe(2);
+      await t.close();
+      expect(handlesOn(file)).toBe(0);
+    },
+  );
+
+  it('a write outside the transaction from inside it fails as SQLITE_BUSY instead of hanging', async () => {
+    const t = await startApp({}, { admin: false });
+    try {
+      const ds = t.app.get(DataSource);
+      const stuck = t.app.get(Transactions).run(async (m) => {
+        await m.insert(Department, newDepartment(unique('IN')));
+        // Wrong on purpose: not through `m`, so it cannot run until this transaction ends.
+        await ds.manager.insert(Department, newDepartment(unique('OUT')));
+      });
+      const err: unknown = await stuck.catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(QueryFailedError);
+      expect((err as { driverError?: { code?: string } }).driverError?.code).toBe('SQLITE_BUSY');
+      expect(await ds.manager.count(Department)).toBe(0);
+    } finally {
+      await t.close();
+    }
+  }, 20_000);
 });
