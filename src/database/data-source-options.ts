@@ -3,9 +3,13 @@ import type { DatabaseConfig } from 'src/config/app-config';
 // eslint-disable-next-line no-restricted-imports -- migrations/ lies outside src/, so no src/... path reaches it
 import { MIGRATIONS } from '../../migrations';
 
+/** SQLite waits this long for a lock (another process, or this one's open transaction). */
+export const SQLITE_BUSY_TIMEOUT_MS = 5000;
+
 /**
- * One description of the database, shared by the app, the migration CLI, the tests and benches. Entities come from each module's `TypeOrmModule.forFeature` (autoLoadEntities);
- * a standalone data source (migrations, benches) passes the few it reads, if any.
+ * One description of the database, shared by the app, the migration CLI, the tests and benches.
+ * Entities come from each module's `TypeOrmModule.forFeature` (autoLoadEntities); a standalone
+ * data source (migrations, benches) passes the few it reads, if any.
  */
 export function dataSourceOptions(
   db: DatabaseConfig,
@@ -25,8 +29,9 @@ export function dataSourceOptions(
       database: db.path,
       enableWAL: true,
       // Busy waits instead of SQLITE_BUSY when a second process (a CLI) touches the file.
+      // Also applied to the read-only connection (sqlite-read-connection.ts).
       prepareDatabase: (conn: { pragma: (s: string) => unknown }) => {
-        conn.pragma('busy_timeout = 5000');
+        conn.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
         conn.pragma('foreign_keys = ON');
         conn.pragma('synchronous = NORMAL');
       },

@@ -1,9 +1,11 @@
 import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { DataSource, DataSourceOptions } from 'typeorm';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { AppConfig } from 'src/config/app-config';
 import { dataSourceOptions } from 'src/database/data-source-options';
+import { installSqliteReadConnection } from 'src/database/sqlite-read-connection';
 import { Transactions } from 'src/database/transactions';
 
 @Global()
@@ -22,6 +24,11 @@ import { Transactions } from 'src/database/transactions';
           retryAttempts: 0,
           autoLoadEntities: true,
         };
+      },
+      dataSourceFactory: async (options?: DataSourceOptions) => {
+        const dataSource = new DataSource(options!);
+        if (dataSource.options.type === 'better-sqlite3') installSqliteReadConnection(dataSource);
+        return dataSource;
       },
     }),
   ],

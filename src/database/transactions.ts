@@ -8,8 +8,9 @@ const MAX_ATTEMPTS = 5;
 /**
  * Runs a unit of work in one database transaction.
  *
- * SQLite has one connection per process: transactions are queued here so two
- * requests never interleave inside one. MySQL transactions that lose a deadlock
+ * SQLite has one writing connection per process: transactions are queued here so
+ * two requests never interleave inside one (and reads outside a transaction go to a
+ * read-only connection, see sqlite-read-connection.ts). MySQL transactions that lose a deadlock
  * are retried whole; the work must therefore be free of outside side effects.
  */
 @Injectable()
