@@ -1,0 +1,347 @@
+import type { INestApplicationContext } from '@nestjs/common';
+import type { App } from 'supertest/types';
+import type { AuthUser } from 'src/common/auth-user';
+import { AppConfig } from 'src/config/app-config';
+import { Role } from 'src/common/roles';
+import type { Platform } from 'src/modules/channels/channel.entity';
+import { ChannelsService } from 'src/modules/channels/channels.service';
+import { DepartmentsService } from 'src/modules/departments/departments.service';
+import { PostsService } from 'src/modules/posts/posts.service';
+import { PublisherService } from 'src/modules/publishing/publisher.service';
+import type { PostState } from 'src/modules/review/post-state-machine';
+import { ActInput, ReviewService } from 'src/modules/review/review.service';
+import { UsersService } from 'src/modules/users/users.service';
+import { login, PASSWORD, unique } from 'test/harness';
+
+/**
+ * Fixtures written through the services, not through HTTP: no request, no validation pipe,
+ * no sign-in unless a test asks for a token. Every call into a service the builders make is
+ * in this file, so a changed signature is adapted here once.
+ *
+ *   const b = builders(t);
+ *   const d = await b.department();
+ *   const editor = await b.user({ roles: [Role.EDITOR], departmentId: d.id });
+ *   const post = await b.post({ author: editor, state: 'pending_final_review' });
+ *   const token = await b.tokenFor(editor); // for the HTTP part of a test
+ */
+
+/** What the API would send: dates as ISO strings (so builder output compares with HTTP bodies). */
+export type Json<T> = T extends Date
+  ? string
+  : T extends (infer U)[]
+    ? Json<U>[]
+    : T extends object
+      ? { [K in keyof T]: Json<T[K]> }
+      : T;
+
+const json = <T>(v: T): Json<T> => JSON.parse(JSON.stringify(v)) as Json<T>;
+
+/** The same whole attestation the HTTP helpers send (test/workflow.ts ATTESTED). */
+export const FULL_ATTESTATION = {
+  factual: true,
+  sourced: true,
+  noSensitiveContent: true,
+  imagesLicensed: true,
+} as const;
+
+/** Anyone the builders can act as: a built user, or a person from the HTTP helpers. */
+export interface Actor {
+  id: string;
+  username: string;
+  displayName?: string;
+  departmentId: string;
+  roles: readonly Role[] | readonly string[];
+}
+
+export type BuiltUser = AuthUser & { password: string };
+export type BuiltDepartment = Json<Awaited<ReturnType<DepartmentsService['create']>>>;
+export type BuiltChannel = Json<Awaited<ReturnType<ChannelsService['create']>>>;
+export type BuiltPost = Json<Awaited<ReturnType<PostsService['create']>>>;
+
+/** The states of the state machine, and `withdrawn`: submitted, then withdrawn back to draft. */
+export type PostTarget = PostState | 'withdrawn';
+
+export interface PostOptions {
+  /** An editor; by default one editor shared by all default posts of this builder. */
+  author?: Actor;
+  state?: PostTarget;
+  title?: string;
+  summary?: string | null;
+  body?: string;
+  coverImageUrl?: string | null;
+  /** By default a website channel of the author's department. */
+  channelIds?: string[];
+  publishAt?: string | null;
+  /** Who decides at level 2 and 3; by default reviewers made on demand (one per department). */
+  reviewers?: { dept?: Actor; prop?: Actor };
+  /** Where a `returned` post was returned: level 2 (default) or 3. */
+  returnedAt?: 2 | 3;
+  /** Where a `withdrawn` post was withdrawn from (default pending_dept_review). */
+  withdrawnFrom?: 'pending_dept_review' | 'pending_final_review';
+  /** What an `archived` post was archived from (default draft). */
+  archivedFrom?: 'draft' | 'returned';
+  /** What a `retracted` post was retracted from (default approved). */
+  retractedFrom?: 'approved' | 'published';
+  reason?: string;
+  /**
+   * How `published` is reached: `wait` for the app's own publisher, `drive` one attempt at a
+   * time here. By default `wait` when the app runs publication workers, else `drive`.
+   */
+  publish?: 'wait' | 'drive';
+  /** How long `wait` (or `drive`, across retries) may take. */
+  publishTimeoutMs?: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Works on anything with the Nest app, e.g. the TestApp from test/harness.ts. */
+export function builders(t: { app: INestApplicationContext; http?: App }) {
+  const get = <T>(type: abstract new (...args: never[]) => T): T => t.app.get(type as never);
+  const departments = get(DepartmentsService);
+  const users = get(UsersService);
+  const channels = get(ChannelsService);
+  const posts = get(PostsService);
+  const review = get(ReviewService);
+  const publisher = get(PublisherService);
+  const config = get(AppConfig);
+
+  const tokens = new Map<string, Promise<string>>();
+  const memo = new Map<string, Promise<unknown>>();
+  /** One of a kind per builder (a default editor, one reviewer per department), made on first use. */
+  const once = <T>(key: string, make: () => Promise<T>): Promise<T> => {
+    let p = memo.get(key) as Promise<T> | undefined;
+    if (!p) {
+      p = make();
+      memo.set(key, p);
+      p.catch(() => memo.delete(key));
+    }
+    return p;
+  };
+
+  const asAuthUser = (a: Actor): AuthUser => ({
+    id: a.id,
+    username: a.username,
+    displayName: a.displayName ?? a.username,
+    departmentId: a.departmentId,
+    roles: [...a.roles] as Role[],
+    // Services never read it; only the auth module does, for sign-out.
+    sessionId: 'builder',
+  });
+
+  async function department(
+    overrides: Partial<{ name: string; code: string; isPropaganda: boolean }> = {},
+  ): Promise<BuiltDepartment> {
+    const code = overrides.code ?? unique('D');
+    const d = await departments.create(
+      { name: `部门 ${code}`, code, isPropaganda: false, ...overrides },
+      null,
+    );
+    return json(d);
+  }
+
+  async function user(
+    overrides: Partial<{
+      roles: Role[];
+      departmentId: string;
+      username: string;
+      displayName: string;
+      password: string;
+    }> = {},
+  ): Promise<BuiltUser> {
+    const username = (overrides.username ?? unique('u')).toLowerCase();
+    const password = overrides.password ?? PASSWORD;
+    const departmentId = overrides.departmentId ?? (await department()).id;
+    const u = await users.create(
+      {
+        username,
+        displayName: overrides.displayName ?? `用户 ${username}`,
+        password,
+        roles: overrides.roles ?? [Role.EDITOR],
+        departmentId,
+      },
+      null,
+    );
+    return { ...asAuthUser(u), password };
+  }
+
+  async function channel(
+    overrides: Partial<{
+      name: string;
+      platform: Platform;
+      departmentId: string;
+      acceptsSubmissions: boolean;
+      config: Record<string, unknown>;
+      credentials: Record<string, unknown>;
+    }> = {},
+  ): Promise<BuiltChannel> {
+    const departmentId = overrides.departmentId ?? (await department()).id;
+    const c = await channels.create(
+      { name: unique('频道'), platform: 'website', ...overrides, departmentId },
+      null,
+    );
+    return json(c);
+  }
+
+  const propagandaDepartment = () => once('prop-dept', () => department({ isPropaganda: true }));
+  const deptReviewer = (departmentId: string) =>
+    once(`dept-reviewer:${departmentId}`, () =>
+      user({ roles: [Role.DEPT_REVIEWER], departmentId }),
+    );
+  const propReviewer = () =>
+    once('prop-reviewer', async () =>
+      user({ roles: [Role.PROPAGANDA_REVIEWER], departmentId: (await propagandaDepartment()).id }),
+    );
+  const defaultEditor = () => once('editor', () => user({ roles: [Role.EDITOR] }));
+  const siteOf = (departmentId: string) =>
+    once(`site:${departmentId}`, () => channel({ departmentId }));
+
+  /** A post in any state of the state machine, moved there by the moves a person would make. */
+  async function post(opts: PostOptions = {}): Promise<BuiltPost> {
+    const target = opts.state ?? 'draft';
+    const author = asAuthUser(opts.author ?? (await defaultEditor()));
+    const channelIds = opts.channelIds ?? [(await siteOf(author.departmentId)).id];
+    const reason = opts.reason ?? '事实需核实';
+    let view = await posts.create(
+      {
+        title: opts.title ?? '校园新闻',
+        summary: opts.summary === undefined ? '摘要' : opts.summary,
+        body: opts.body ?? '<p>正文内容</p>',
+        coverImageUrl: opts.coverImageUrl,
+        channelIds,
+        publishAt: opts.publishAt,
+      },
+      author,
+    );
+    const id = view.id;
+    const rev = () => view.currentRevision!.id;
+    const act = async (
+      action: Parameters<ReviewService['act']>[1],
+      who: AuthUser,
+      input: ActInput = {},
+    ) => {
+      view = await review.act(id, action, who, input);
+    };
+    const dept = async () =>
+      asAuthUser(opts.reviewers?.dept ?? (await deptReviewer(author.departmentId)));
+    const prop = async () => asAuthUser(opts.reviewers?.prop ?? (await propReviewer()));
+    const submit = () =>
+      act('submit', author, { revisionId: rev(), attestation: FULL_ATTESTATION });
+    const approve2 = async () => act('approve', await dept(), { revisionId: rev() });
+    const approve3 = async () => act('approve', await prop(), { revisionId: rev() });
+    const approved = async () => {
+      await submit();
+      await approve2();
+      await approve3();
+    };
+
+    switch (target) {
+      case 'draft':
+        break;
+      case 'pending_dept_review':
+        await submit();
+        break;
+      case 'pending_final_review':
+        await submit();
+        await approve2();
+        break;
+      case 'returned':
+        await submit();
+        if (opts.returnedAt === 3) await approve2();
+        await act('reject', opts.returnedAt === 3 ? await prop() : await dept(), {
+          revisionId: rev(),
+          reason,
+        });
+        break;
+      case 'withdrawn':
+        await submit();
+        if (opts.withdrawnFrom === 'pending_final_review') await approve2();
+        await act('withdraw', author);
+        break;
+      case 'archived':
+        if (opts.archivedFrom === 'returned') {
+          await submit();
+          await act('reject', await dept(), { revisionId: rev(), reason });
+        }
+        await act('archive', author);
+        break;
+      case 'approved':
+        await approved();
+        break;
+      case 'published':
+        await approved();
+        view = await published(id, author, opts);
+        break;
+      case 'retracted':
+        await approved();
+        if (opts.retractedFrom === 'published') await published(id, author, opts);
+        await act('retract', await prop(), { reason });
+        break;
+      default: {
+        const never: never = target;
+        throw new Error(`builders.post: no way to ${String(never)}`);
+      }
+    }
+    return json(view);
+  }
+
+  /** Until the post is published: the app's publisher does it, or one attempt at a time here. */
+  async function published(postId: string, reader: AuthUser, opts: PostOptions) {
+    const mode = opts.publish ?? (config.publishing.workersInApi ? 'wait' : 'drive');
+    const until = Date.now() + (opts.publishTimeoutMs ?? 15_000);
+    for (;;) {
+      const now = await posts.get(postId, reader);
+      if (now.state === 'published') return now;
+      if (now.state !== 'approved')
+        throw new Error(`builders.post: post went ${now.state} on the way to published`);
+      if (Date.now() > until) {
+        throw new Error(
+          `builders.post: not published in time: ${JSON.stringify(now.publications)}`,
+        );
+      }
+      if (mode === 'drive') {
+        for (const p of now.publications) {
+          if (p.status === 'published') continue;
+          if (p.status === 'failed' || p.status === 'cancelled')
+            throw new Error(`builders.post: publication ${p.id} ${p.status}: ${p.lastError}`);
+          await publisher.attempt(p.id);
+        }
+      }
+      await sleep(mode === 'drive' ? 10 : 25);
+    }
+  }
+
+  /** A bearer token for HTTP, by signing in as the API's clients do (once per user). */
+  function tokenFor(u: { id: string; username: string; password?: string }): Promise<string> {
+    if (!t.http) throw new Error('builders.tokenFor needs the HTTP app');
+    const http = t.http;
+    let p = tokens.get(u.id);
+    if (!p) {
+      p = login(http, u.username, u.password ?? PASSWORD);
+      tokens.set(u.id, p);
+      p.catch(() => tokens.delete(u.id));
+    }
+    return p;
+  }
+
+  /** A user with its token, the shape the HTTP helpers (test/workflow.ts Flow) take. */
+  async function person<U extends { id: string; username: string; password?: string }>(
+    u: U,
+  ): Promise<U & { token: string }> {
+    return { ...u, token: await tokenFor(u) };
+  }
+
+  return {
+    department,
+    user,
+    channel,
+    post,
+    tokenFor,
+    person,
+    asAuthUser,
+    deptReviewer,
+    propReviewer,
+    propagandaDepartment,
+  };
+}
+
+export type Builders = ReturnType<typeof builders>;
