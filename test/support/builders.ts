@@ -6,6 +6,7 @@ import { Role } from 'src/common/roles';
 import type { Platform } from 'src/modules/channels/channel.entity';
 import { ChannelsService } from 'src/modules/channels/channels.service';
 import { DepartmentsService } from 'src/modules/departments/departments.service';
+import { CreatePostDto, UpdatePostDto } from 'src/modules/posts/dto/post.dto';
 import { PostsService } from 'src/modules/posts/posts.service';
 import { PublisherService } from 'src/modules/publishing/publisher.service';
 import type { PostState } from 'src/modules/review/post-state-machine';
@@ -90,6 +91,17 @@ export interface PostOptions {
   publish?: 'wait' | 'drive';
   /** How long `wait` (or `drive`, across retries) may take. */
   publishTimeoutMs?: number;
+}
+
+/** Leaves out what is undefined, so that defaults stay where nothing was given. */
+const defined = <T extends object>(o: T): Partial<T> =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+
+type ReviewAction = Parameters<ReviewService['act']>[1];
+/** A post as any builder, service or HTTP answer shows it. */
+export interface PostRef {
+  id: string;
+  currentRevision: { id: string } | null;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -195,93 +207,133 @@ export function builders(t: { app: INestApplicationContext; http?: App }) {
   const siteOf = (departmentId: string) =>
     once(`site:${departmentId}`, () => channel({ departmentId }));
 
+  /** A draft by `author` (an editor), with the content given or a default one. */
+  async function draft(author: Actor, content: Partial<CreatePostDto> = {}): Promise<BuiltPost> {
+    const channelIds = content.channelIds ?? [(await siteOf(author.departmentId)).id];
+    const view = await posts.create(
+      {
+        title: '校园新闻',
+        summary: '摘要',
+        body: '<p>正文内容</p>',
+        ...defined(content),
+        channelIds,
+      },
+      asAuthUser(author),
+    );
+    return json(view);
+  }
+
+  /** A change of content by the author: a new revision. */
+  async function edit(p: PostRef, author: Actor, patch: UpdatePostDto): Promise<BuiltPost> {
+    return json(await posts.update(p.id, patch, asAuthUser(author)));
+  }
+
+  /**
+   * One move by `who`, bound to the revision `p` shows (the one the actor read), as the API's
+   * POST /posts/:id/:action makes it. Throws the service's AppException when refused.
+   */
+  async function act(
+    p: PostRef,
+    action: ReviewAction,
+    who: Actor,
+    input: ActInput = {},
+  ): Promise<BuiltPost> {
+    const revisionId = p.currentRevision?.id;
+    // Trimmed as the API's DTOs trim them before the service sees them.
+    const trimmed = {
+      ...input,
+      ...(input.reason !== undefined ? { reason: input.reason.trim() } : {}),
+      ...(input.comment !== undefined ? { comment: input.comment.trim() } : {}),
+    };
+    return json(await review.act(p.id, action, asAuthUser(who), { revisionId, ...trimmed }));
+  }
+
+  const submit = (
+    p: PostRef,
+    author: Actor,
+    attestation: ActInput['attestation'] = FULL_ATTESTATION,
+  ) => act(p, 'submit', author, { attestation });
+  const approve = (p: PostRef, who: Actor, comment?: string) =>
+    act(p, 'approve', who, comment ? { comment } : {});
+  const reject = (p: PostRef, who: Actor, reason = '事实需核实') =>
+    act(p, 'reject', who, { reason });
+
+  /** One attempt of the publisher on one publication, as its executor would make it. */
+  const attempt = (publicationId: string) => publisher.attempt(publicationId);
+
   /** A post in any state of the state machine, moved there by the moves a person would make. */
   async function post(opts: PostOptions = {}): Promise<BuiltPost> {
     const target = opts.state ?? 'draft';
-    const author = asAuthUser(opts.author ?? (await defaultEditor()));
-    const channelIds = opts.channelIds ?? [(await siteOf(author.departmentId)).id];
+    const author = opts.author ?? (await defaultEditor());
     const reason = opts.reason ?? '事实需核实';
-    let view = await posts.create(
-      {
-        title: opts.title ?? '校园新闻',
-        summary: opts.summary === undefined ? '摘要' : opts.summary,
-        body: opts.body ?? '<p>正文内容</p>',
-        coverImageUrl: opts.coverImageUrl,
-        channelIds,
-        publishAt: opts.publishAt,
-      },
-      author,
-    );
-    const id = view.id;
-    const rev = () => view.currentRevision!.id;
-    const act = async (
-      action: Parameters<ReviewService['act']>[1],
-      who: AuthUser,
-      input: ActInput = {},
-    ) => {
-      view = await review.act(id, action, who, input);
+    let view = await draft(author, {
+      title: opts.title,
+      summary: opts.summary,
+      body: opts.body,
+      coverImageUrl: opts.coverImageUrl,
+      channelIds: opts.channelIds,
+      publishAt: opts.publishAt,
+    });
+    const dept = async () => opts.reviewers?.dept ?? (await deptReviewer(author.departmentId));
+    const prop = async () => opts.reviewers?.prop ?? (await propReviewer());
+    const step = async (action: ReviewAction, who: Actor, input: ActInput = {}) => {
+      view = await act(view, action, who, input);
     };
-    const dept = async () =>
-      asAuthUser(opts.reviewers?.dept ?? (await deptReviewer(author.departmentId)));
-    const prop = async () => asAuthUser(opts.reviewers?.prop ?? (await propReviewer()));
-    const submit = () =>
-      act('submit', author, { revisionId: rev(), attestation: FULL_ATTESTATION });
-    const approve2 = async () => act('approve', await dept(), { revisionId: rev() });
-    const approve3 = async () => act('approve', await prop(), { revisionId: rev() });
+    const submit1 = () => step('submit', author, { attestation: FULL_ATTESTATION });
+    const approve2 = async () => step('approve', await dept());
+    const approve3 = async () => step('approve', await prop());
     const approved = async () => {
-      await submit();
+      await submit1();
       await approve2();
       await approve3();
     };
+    const id = view.id;
 
     switch (target) {
       case 'draft':
         break;
       case 'pending_dept_review':
-        await submit();
+        await submit1();
         break;
       case 'pending_final_review':
-        await submit();
+        await submit1();
         await approve2();
         break;
       case 'returned':
-        await submit();
+        await submit1();
         if (opts.returnedAt === 3) await approve2();
-        await act('reject', opts.returnedAt === 3 ? await prop() : await dept(), {
-          revisionId: rev(),
-          reason,
-        });
+        await step('reject', opts.returnedAt === 3 ? await prop() : await dept(), { reason });
         break;
       case 'withdrawn':
-        await submit();
+        await submit1();
         if (opts.withdrawnFrom === 'pending_final_review') await approve2();
-        await act('withdraw', author);
+        await step('withdraw', author);
         break;
       case 'archived':
         if (opts.archivedFrom === 'returned') {
-          await submit();
-          await act('reject', await dept(), { revisionId: rev(), reason });
+          await submit1();
+          await step('reject', await dept(), { reason });
         }
-        await act('archive', author);
+        await step('archive', author);
         break;
       case 'approved':
         await approved();
         break;
       case 'published':
         await approved();
-        view = await published(id, author, opts);
+        view = json(await published(id, asAuthUser(author), opts));
         break;
       case 'retracted':
         await approved();
-        if (opts.retractedFrom === 'published') await published(id, author, opts);
-        await act('retract', await prop(), { reason });
+        if (opts.retractedFrom === 'published') await published(id, asAuthUser(author), opts);
+        await step('retract', await prop(), { reason });
         break;
       default: {
         const never: never = target;
         throw new Error(`builders.post: no way to ${String(never)}`);
       }
     }
-    return json(view);
+    return view;
   }
 
   /** Until the post is published: the app's publisher does it, or one attempt at a time here. */
@@ -335,6 +387,13 @@ export function builders(t: { app: INestApplicationContext; http?: App }) {
     user,
     channel,
     post,
+    draft,
+    edit,
+    act,
+    submit,
+    approve,
+    reject,
+    attempt,
     tokenFor,
     person,
     asAuthUser,
