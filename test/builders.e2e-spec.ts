@@ -76,4 +76,20 @@ describe('test builders', () => {
     // What the builders return is what the API answers.
     expect(res.body).toMatchObject({ ...p, allowedActions: expect.any(Array) });
   });
+
+  it('makes single moves on a post, trimmed as the API trims, and throws what the service refuses', async () => {
+    const author = await b.user();
+    const head = await b.deptReviewer(author.departmentId);
+    const p = await b.draft(author, { title: '单步' });
+    const edited = await b.edit(p, author, { title: '单步（改）' });
+    expect(edited.currentRevision!.number).toBe(2);
+    // `p` still shows revision 1: a stale read, refused as over HTTP.
+    await expect(b.submit(p, author)).rejects.toMatchObject({ code: 'STALE_REVISION' });
+    const pending = await b.submit(edited, author);
+    expect(pending.state).toBe('pending_dept_review');
+    await expect(b.approve(pending, author)).rejects.toMatchObject({ code: 'SELF_REVIEW' });
+    const returned = await b.reject(pending, head, '  请补充来源 ');
+    expect(returned.decisions[1]).toMatchObject({ level: 2, comment: '请补充来源' });
+    expect((await b.act(returned, 'archive', author)).state).toBe('archived');
+  });
 });

@@ -24,6 +24,9 @@ import { login, PASSWORD, unique } from 'test/harness';
  *   const editor = await b.user({ roles: [Role.EDITOR], departmentId: d.id });
  *   const post = await b.post({ author: editor, state: 'pending_final_review' });
  *   const token = await b.tokenFor(editor); // for the HTTP part of a test
+ *
+ * Departments, users and channels are made as by the system (no actor on their audit events),
+ * as the admin:create CLI makes its own; moves on posts are made by the people named.
  */
 
 /** What the API would send: dates as ISO strings (so builder output compares with HTTP bodies). */
