@@ -1,4 +1,8 @@
-/** Unit specs live beside the code; e2e specs drive the real HTTP app from test/. */
+/**
+ * Unit specs live beside the code; e2e specs drive the real HTTP app from test/. Slow specs
+ * (test/*.slow-spec.ts: big data, waiting out real time, killed processes) are their own
+ * project: `npm test` selects unit and e2e, `npm run test:slow` the slow one.
+ */
 const swc = [
   '@swc/jest',
   {
@@ -27,5 +31,6 @@ module.exports = {
       displayName: 'e2e',
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
     },
+    { ...common, displayName: 'slow', testMatch: ['<rootDir>/test/**/*.slow-spec.ts'] },
   ],
 };

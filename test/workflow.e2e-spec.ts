@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { DataSource } from 'typeorm';
+import { Role } from 'src/common/roles';
 import { bearer, startApp, TestApp } from 'test/harness';
 import { ATTESTED, buildCampus, Campus, expectOk, Flow } from 'test/workflow';
 
@@ -50,8 +50,7 @@ describe('the three-review workflow', () => {
     });
 
     it('pending_dept_review → reject → returned, with the reason kept', async () => {
-      const p = await flow.create(c.people.editor, [c.channels.schoolSite.id]);
-      expectOk(await flow.submit(c.people.editor, p));
+      const p = await flow.at(c, 'pending_dept_review');
       const r = await flow.reject(c.people.head, p, '标题不准确');
       expect(r.status).toBe(200);
       expect(r.body.state).toBe('returned');
@@ -63,9 +62,7 @@ describe('the three-review workflow', () => {
     });
 
     it('pending_final_review → reject → returned', async () => {
-      const p = await flow.create(c.people.editor, [c.channels.schoolSite.id]);
-      expectOk(await flow.submit(c.people.editor, p));
-      expectOk(await flow.approve(c.people.head, p));
+      const p = await flow.at(c, 'pending_final_review');
       const r = await flow.reject(c.people.prop, p);
       expect(r.body.state).toBe('returned');
       expect(r.body.decisions[2]).toMatchObject({ level: 3, outcome: 'reject' });
@@ -83,9 +80,7 @@ describe('the three-review workflow', () => {
     it('archive from draft and from returned → archived', async () => {
       const d = await flow.create(c.people.editor, [c.channels.schoolSite.id]);
       expect((await flow.act(c.people.editor, d.id, 'archive')).body.state).toBe('archived');
-      const r = await flow.create(c.people.editor, [c.channels.schoolSite.id]);
-      expectOk(await flow.submit(c.people.editor, r));
-      expectOk(await flow.reject(c.people.head, r));
+      const r = await flow.at(c, 'returned');
       expect((await flow.act(c.people.editor, r.id, 'archive')).body.state).toBe('archived');
       const again = await flow.submit(c.people.editor, r);
       expect(again.status).toBe(409);
@@ -103,13 +98,9 @@ describe('the three-review workflow', () => {
     });
 
     it('published → retract → retracted, marking delivered publications for take-down', async () => {
-      const p = await flow.approved(c);
-      // Publishing is the system's move; stand in for the publisher at the database.
-      const db = t.app.get(DataSource);
-      await db.query("UPDATE posts SET state = 'published', version = version + 1 WHERE id = ?", [
-        p.id,
-      ]);
-      await db.query("UPDATE publications SET status = 'published' WHERE postId = ?", [p.id]);
+      // Publishing is the system's move: the builders make the publisher's attempts themselves.
+      const p = await flow.at(c, 'published');
+      expect(p.publications.map((x) => x.status)).toEqual(['published']);
       const r = await flow.act(c.people.prop, p.id, 'retract', { reason: '撤稿' });
       expect(r.body.state).toBe('retracted');
       expect(r.body.publications.map((x: { status: string }) => x.status)).toEqual(['retracting']);
@@ -123,11 +114,7 @@ describe('the three-review workflow', () => {
   });
 
   describe('refusals change nothing', () => {
-    async function pending() {
-      const p = await flow.create(c.people.editor, [c.channels.schoolSite.id]);
-      expectOk(await flow.submit(c.people.editor, p));
-      return p;
-    }
+    const pending = () => flow.at(c, 'pending_dept_review');
     async function unchanged(p: { id: string }, state: string) {
       const now = await flow.get(c.people.auditor, p.id);
       expect(now.body.state).toBe(state);
@@ -151,8 +138,7 @@ describe('the three-review workflow', () => {
     });
 
     it('a department head cannot give level 3', async () => {
-      const p = await pending();
-      expectOk(await flow.approve(c.people.head, p));
+      const p = await flow.at(c, 'pending_final_review');
       const res = await flow.approve(c.people.head2, p);
       expect(res.status).toBe(409);
       expect(res.body.code).toBe('INVALID_STATE');
@@ -166,8 +152,10 @@ describe('the three-review workflow', () => {
     });
 
     it('an author deciding on its own post is SELF_REVIEW', async () => {
-      const p = await flow.create(c.people.propHead, [c.channels.propOnly.id]);
-      expectOk(await flow.submit(c.people.propHead, p));
+      const p = await flow.at(c, 'pending_dept_review', {
+        author: c.people.propHead,
+        channelIds: [c.channels.propOnly.id],
+      });
       const res = await flow.approve(c.people.propHead, p);
       expect(res.status).toBe(403);
       expect(res.body.code).toBe('SELF_REVIEW');
@@ -182,10 +170,12 @@ describe('the three-review workflow', () => {
         .set(bearer(c.people.prop.token))
         .send({ title: 'x', body: '<p>x</p>', channelIds: [c.channels.propOnly.id] });
       expect(own.status).toBe(403);
-      const editorProp = await c.org.user(['editor' as never], c.prop.id);
-      const q = await flow.create(editorProp, [c.channels.propOnly.id]);
-      expectOk(await flow.submit(editorProp, q));
-      expectOk(await flow.approve(c.people.propHead, q));
+      const editorProp = await c.b.user({ roles: [Role.EDITOR], departmentId: c.prop.id });
+      const q = await flow.at(c, 'pending_final_review', {
+        author: editorProp,
+        channelIds: [c.channels.propOnly.id],
+        reviewers: { dept: c.people.propHead },
+      });
       const res = await flow.approve(c.people.propHead, q);
       expect(res.status).toBe(403);
       expect(res.body.code).toBe('SELF_REVIEW');
@@ -262,13 +252,17 @@ describe('the three-review workflow', () => {
 
   describe('separation of duties across rounds and channels', () => {
     it('a returned post resubmitted unchanged keeps the level-2 reviewer out of level 3', async () => {
-      const editorProp = await c.org.user(['editor' as never], c.prop.id);
+      const editorProp = await c.b.person(
+        await c.b.user({ roles: [Role.EDITOR], departmentId: c.prop.id }),
+      );
       const p = await flow.create(editorProp, [c.channels.propOnly.id]);
       expectOk(await flow.submit(editorProp, p));
       expectOk(await flow.approve(c.people.propHead, p)); // level 2
       expectOk(await flow.reject(c.people.prop, p)); // level 3 returns it
       expectOk(await flow.submit(editorProp, p)); // same revision, round 2
-      const propDeptHead = await c.org.user(['dept_reviewer' as never], c.prop.id);
+      const propDeptHead = await c.b.person(
+        await c.b.user({ roles: [Role.DEPT_REVIEWER], departmentId: c.prop.id }),
+      );
       expectOk(await flow.approve(propDeptHead, p)); // a different level-2 reviewer
       const res = await flow.approve(c.people.propHead, p);
       expect(res.status).toBe(403);
@@ -278,10 +272,8 @@ describe('the three-review workflow', () => {
     });
 
     it('a channel deactivated during review stops the final approval with a reason', async () => {
-      const ch = await c.org.channel(c.school.id);
-      const p = await flow.create(c.people.editor, [ch.id]);
-      expectOk(await flow.submit(c.people.editor, p));
-      expectOk(await flow.approve(c.people.head, p));
+      const ch = await c.b.channel({ departmentId: c.school.id });
+      const p = await flow.at(c, 'pending_final_review', { channelIds: [ch.id] });
       await request(t.http)
         .delete(`/api/v1/channels/${ch.id}`)
         .set(bearer(t.adminToken))
@@ -294,8 +286,10 @@ describe('the three-review workflow', () => {
     });
 
     it('an author who is no longer an editor cannot edit or submit', async () => {
-      const writer = await c.org.user(['editor' as never], c.school.id);
-      const p = await flow.create(writer, [c.channels.schoolSite.id]);
+      const writer = await c.b.person(
+        await c.b.user({ roles: [Role.EDITOR], departmentId: c.school.id }),
+      );
+      const p = await flow.at(c, 'draft', { author: writer });
       await request(t.http)
         .patch(`/api/v1/users/${writer.id}`)
         .set(bearer(t.adminToken))
@@ -359,10 +353,7 @@ describe('the three-review workflow', () => {
     });
 
     it('after a return the author revises and resubmits; review starts again at level 2', async () => {
-      const p = await flow.create(c.people.editor, [c.channels.schoolSite.id]);
-      expectOk(await flow.submit(c.people.editor, p));
-      expectOk(await flow.approve(c.people.head, p));
-      expectOk(await flow.reject(c.people.prop, p, '图片需授权'));
+      const p = await flow.at(c, 'returned', { returnedAt: 3, reason: '图片需授权' });
       const revised = await request(t.http)
         .patch(`/api/v1/posts/${p.id}`)
         .set(bearer(c.people.editor.token))
@@ -465,9 +456,7 @@ describe('the three-review workflow', () => {
 
   describe('concurrency', () => {
     it('of 50 concurrent final approvals exactly one succeeds; one event; the chain verifies', async () => {
-      const p = await flow.create(c.people.editor, [c.channels.schoolSite.id]);
-      expectOk(await flow.submit(c.people.editor, p));
-      expectOk(await flow.approve(c.people.head, p));
+      const p = await flow.at(c, 'pending_final_review');
       const results = await Promise.all(
         Array.from({ length: 50 }, () => flow.approve(c.people.prop, p)),
       );
@@ -585,9 +574,7 @@ describe('the three-review workflow', () => {
     });
 
     it('history is the post’s 审核登记表: every act with actor, role, revision and hash', async () => {
-      const p = await flow.create(c.people.editor, [c.channels.schoolSite.id]);
-      expectOk(await flow.submit(c.people.editor, p));
-      expectOk(await flow.reject(c.people.head, p, '需补充来源'));
+      const p = await flow.at(c, 'returned', { reason: '需补充来源' });
       await request(t.http)
         .patch(`/api/v1/posts/${p.id}`)
         .set(bearer(c.people.editor.token))

@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { Role } from 'src/common/roles';
 import { bearer, Org, TestApp } from 'test/harness';
+import { builders, PostOptions, PostTarget } from 'test/support/builders';
 
 export const ATTESTED = {
   factual: true,
@@ -11,32 +12,55 @@ export const ATTESTED = {
 
 type Person = Awaited<ReturnType<Org['user']>>;
 
-/** A small university: a school with its editor and heads, the propaganda department, another school. */
+/**
+ * A small university: a school with its editor and heads, the propaganda department, another
+ * school. Written through the services (test/support/builders.ts), all at once; each person
+ * signed in over HTTP for the tests that act through the API.
+ */
 export async function buildCampus(t: TestApp) {
   const org = new Org(t);
-  const prop = await org.department({ isPropaganda: true });
-  const school = await org.department();
-  const otherSchool = await org.department();
+  const b = builders(t);
+  const [prop, school, otherSchool] = await Promise.all([
+    b.department({ isPropaganda: true }),
+    b.department(),
+    b.department(),
+  ]);
+  const person = (roles: Role[], departmentId: string) =>
+    b.user({ roles, departmentId }).then(b.person);
+  const [editor, editor2, head, head2, otherHead, otherEditor, propR, prop2, propHead, auditor] =
+    await Promise.all([
+      person([Role.EDITOR], school.id),
+      person([Role.EDITOR], school.id),
+      person([Role.DEPT_REVIEWER], school.id),
+      person([Role.DEPT_REVIEWER], school.id),
+      person([Role.DEPT_REVIEWER], otherSchool.id),
+      person([Role.EDITOR], otherSchool.id),
+      person([Role.PROPAGANDA_REVIEWER], prop.id),
+      person([Role.PROPAGANDA_REVIEWER], prop.id),
+      // One person holding both review roles in the propaganda department.
+      person([Role.PROPAGANDA_REVIEWER, Role.DEPT_REVIEWER, Role.EDITOR], prop.id),
+      person([Role.AUDITOR], prop.id),
+    ]);
   const people = {
-    editor: await org.user([Role.EDITOR], school.id),
-    editor2: await org.user([Role.EDITOR], school.id),
-    head: await org.user([Role.DEPT_REVIEWER], school.id),
-    head2: await org.user([Role.DEPT_REVIEWER], school.id),
-    otherHead: await org.user([Role.DEPT_REVIEWER], otherSchool.id),
-    otherEditor: await org.user([Role.EDITOR], otherSchool.id),
-    prop: await org.user([Role.PROPAGANDA_REVIEWER], prop.id),
-    prop2: await org.user([Role.PROPAGANDA_REVIEWER], prop.id),
-    // One person holding both review roles in the propaganda department.
-    propHead: await org.user([Role.PROPAGANDA_REVIEWER, Role.DEPT_REVIEWER, Role.EDITOR], prop.id),
-    auditor: await org.user([Role.AUDITOR], prop.id),
+    editor,
+    editor2,
+    head,
+    head2,
+    otherHead,
+    otherEditor,
+    prop: propR,
+    prop2,
+    propHead,
+    auditor,
   };
-  const channels = {
-    schoolSite: await org.channel(school.id),
-    mainAccount: await org.channel(prop.id, { platform: 'wechat_mp', acceptsSubmissions: true }),
-    otherSite: await org.channel(otherSchool.id),
-    propOnly: await org.channel(prop.id),
-  };
-  return { org, prop, school, otherSchool, people, channels };
+  const [schoolSite, mainAccount, otherSite, propOnly] = await Promise.all([
+    b.channel({ departmentId: school.id }),
+    b.channel({ departmentId: prop.id, platform: 'wechat_mp', acceptsSubmissions: true }),
+    b.channel({ departmentId: otherSchool.id }),
+    b.channel({ departmentId: prop.id }),
+  ]);
+  const channels = { schoolSite, mainAccount, otherSite, propOnly };
+  return { org, b, prop, school, otherSchool, people, channels };
 }
 
 export type Campus = Awaited<ReturnType<typeof buildCampus>>;
@@ -94,14 +118,23 @@ export class Flow {
     return this.act(who, post.id, 'reject', { revisionId: post.currentRevision.id, reason });
   }
 
-  /** Walks a fresh post to `approved` through all three reviews. */
+  /**
+   * A post of the school's editor on the school's site, moved to `state` through the services
+   * (test/support/builders.ts), decided by the school's head and the propaganda department.
+   */
+  async at(c: Campus, state: PostTarget, opts: PostOptions = {}): Promise<PostBody> {
+    return (await c.b.post({
+      author: c.people.editor,
+      channelIds: [c.channels.schoolSite.id],
+      ...opts,
+      reviewers: { dept: c.people.head, prop: c.people.prop, ...opts.reviewers },
+      state,
+    })) as unknown as PostBody;
+  }
+
+  /** A fresh post walked to `approved` through all three reviews (through the services). */
   async approved(c: Campus, channelIds = [c.channels.schoolSite.id]) {
-    const p = await this.create(c.people.editor, channelIds);
-    expectOk(await this.submit(c.people.editor, p));
-    expectOk(await this.approve(c.people.head, p));
-    const res = await this.approve(c.people.prop, p);
-    expectOk(res);
-    return res.body as PostBody;
+    return this.at(c, 'approved', { channelIds });
   }
 }
 

@@ -10,7 +10,8 @@ import { freePort, GatewayProcess } from 'test/support/gateway-process';
 /**
  * Faults a single process cannot simulate: the gateway killed mid-delivery, and
  * Redis gone during an approval. The gateway runs as its own process here, and
- * Redis (where used) is a server of the test's own on a spare port.
+ * Redis (where used) is a server of the test's own on a spare port. In the slow project: each
+ * test starts gateway processes and waits out leases.
  */
 const PASSWORD = 'demo-password-faults';
 
