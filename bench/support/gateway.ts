@@ -83,6 +83,8 @@ export class Gateway {
   ): Promise<Gateway> {
     const port = opts.port ?? (await freePort());
     const args = [
+      // e.g. BENCH_GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the gateway.
+      ...(process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean),
       ...(opts.preload ?? []).flatMap((p) => ['-r', p]),
       join(ROOT, 'dist/src/main.js'),
     ];

@@ -10,7 +10,7 @@ import {
   settleChainWalk,
   walkStoredChain,
 } from 'src/modules/audit/audit-chain';
-import { chainHash, HASHED_FIELDS } from 'src/modules/audit/audit-hash';
+import { canonicalEvent, chainHash, HASHED_FIELDS } from 'src/modules/audit/audit-hash';
 
 export interface AuditActor {
   id: string;
@@ -61,14 +61,50 @@ export class AuditService {
    * when the change it records does. Call it last in the transaction: the
    * chain head stays locked from here until commit.
    */
-  async record(manager: EntityManager, input: AuditInput): Promise<AuditEvent> {
+  async record(manager: EntityManager, input: AuditInput): Promise<void> {
     if (!manager.queryRunner?.isTransactionActive) {
       throw new Error('AuditService.record must run inside a transaction');
     }
+    const event = this.eventOf(input);
+    if (this.isMysql) return this.appendInOneTrip(manager, event);
     const head = await this.lockHead(manager);
+    event.id = head.lastEventId + 1;
+    event.prevHash = head.headHash;
+    event.hash = chainHash(event.prevHash, event);
+    await manager.query(
+      INSERT_EVENT,
+      EVENT_COLUMNS.map((c) => event[c]),
+    );
+    await manager.query('UPDATE audit_chain_head SET lastEventId = ?, headHash = ? WHERE id = 1', [
+      event.id,
+      event.hash,
+    ]);
+  }
+
+  /**
+   * MySQL: the head is locked, the event inserted with its hash computed by the
+   * server (SHA2 over the same bytes `chainHash` hashes), and the head moved, in
+   * one round trip. The lock is then held for that trip and the COMMIT only,
+   * never across a turn of this process's event loop, however busy it is.
+   */
+  private async appendInOneTrip(manager: EntityManager, event: AuditEvent): Promise<void> {
+    // The canonical event is `[id,…rest]`; the server fills in the id it assigns.
+    const rest = canonicalEvent({ ...event, id: 0 }).slice('[0'.length);
+    const fields = EVENT_COLUMNS.filter((c) => c !== 'id' && c !== 'prevHash' && c !== 'hash');
+    await manager.query(
+      'UPDATE audit_chain_head SET lastEventId = lastEventId + 1 WHERE id = 1; ' +
+        `INSERT INTO audit_events (id, ${fields.join(', ')}, prevHash, hash) ` +
+        `SELECT h.lastEventId, ${fields.map(() => '?').join(', ')}, h.headHash, ` +
+        "SHA2(CONCAT(h.headHash, '[', h.lastEventId, ?), 256) FROM audit_chain_head h WHERE h.id = 1; " +
+        'UPDATE audit_chain_head h JOIN audit_events e ON e.id = h.lastEventId ' +
+        'SET h.headHash = e.hash WHERE h.id = 1',
+      [...fields.map((c) => event[c]), rest],
+    );
+  }
+
+  private eventOf(input: AuditInput): AuditEvent {
     const ctx = currentRequestContext();
     const event = new AuditEvent();
-    event.id = head.lastEventId + 1;
     event.createdAt = new Date().toISOString();
     event.actorId = input.actor?.id ?? null;
     event.actorRole = input.actor ? input.actor.roles.join(',') : 'system';
@@ -84,13 +120,6 @@ export class AuditService {
     event.requestId = ctx?.requestId ?? null;
     event.ip = ctx?.ip ?? null;
     event.userAgent = ctx?.userAgent ?? null;
-    event.prevHash = head.headHash;
-    event.hash = chainHash(event.prevHash, event);
-    await manager.query(INSERT_EVENT, EVENT_COLUMNS.map((c) => event[c]));
-    await manager.query('UPDATE audit_chain_head SET lastEventId = ?, headHash = ? WHERE id = 1', [
-      event.id,
-      event.hash,
-    ]);
     return event;
   }
 
