@@ -3,6 +3,7 @@ import { CreatedPostsAndReviews1763800000000 } from './1763800000000-CreatedPost
 import { AddedPublicationDelivery1763850000000 } from './1763850000000-AddedPublicationDelivery';
 import { CreatedAuditCheckpoints1763900000000 } from './1763900000000-CreatedAuditCheckpoints';
 import { CreatedScreeningTerms1763950000000 } from './1763950000000-CreatedScreeningTerms';
+import { AddedListIndexesAndTextSearch1764000000000 } from './1764000000000-AddedListIndexesAndTextSearch';
 
 /** Every migration, in order. Listed, not globbed, so the app, the CLI and the tests share one set. */
 export const MIGRATIONS = [
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   AddedPublicationDelivery1763850000000,
   CreatedAuditCheckpoints1763900000000,
   CreatedScreeningTerms1763950000000,
+  AddedListIndexesAndTextSearch1764000000000,
 ];

@@ -1,19 +1,20 @@
 import { Injectable } from '@nestjs/common';
-import { likeContains } from 'src/common/like';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager, In } from 'typeorm';
 import { AppException } from 'src/common/app.exception';
 import { AuthUser, hasRole } from 'src/common/auth-user';
 import { ErrorCode } from 'src/common/error-code';
-import { Page, pageWindow } from 'src/common/paging';
+import { CursorPage, mapPage } from 'src/common/cursor';
 import { Role } from 'src/common/roles';
 import { Transactions } from 'src/database/transactions';
 import { AuditEvent } from 'src/modules/audit/audit-event.entity';
 import { AuditService } from 'src/modules/audit/audit.service';
 import { Channel } from 'src/modules/channels/channel.entity';
 import { CreatePostDto, ListPostsQuery, UpdatePostDto } from 'src/modules/posts/dto/post.dto';
-import { canSeePost, whereVisible } from 'src/modules/posts/post-access';
+import { canSeePost } from 'src/modules/posts/post-access';
+import { listPosts } from 'src/modules/posts/post-list.query';
+import { indexPostText } from 'src/modules/posts/post-search';
 import { normaliseContent, NormalisedContent } from 'src/modules/posts/post-content';
 import { Post, PostChannel, PostRevision } from 'src/modules/posts/post.entity';
 import { diffRevisions } from 'src/modules/posts/revision-diff';
@@ -101,6 +102,7 @@ export class PostsService {
       post.currentRevisionId = rev.id;
       await m.insert(Post, post);
       await m.insert(PostRevision, rev);
+      await indexPostText(m, post.id, rev.title, rev.summary);
       await this.setChannels(m, post.id, content.channelIds);
       await this.audit.record(m, {
         action: 'post.created',
@@ -170,6 +172,7 @@ export class PostsService {
         );
       }
       await m.insert(PostRevision, rev);
+      await indexPostText(m, post.id, rev.title, rev.summary);
       await this.setChannels(m, post.id, content.channelIds);
       await this.audit.record(m, {
         action: 'post.revised',
@@ -194,31 +197,8 @@ export class PostsService {
     });
   }
 
-  async list(q: ListPostsQuery, user: AuthUser): Promise<Page<Record<string, unknown>>> {
-    const { skip, take, page, pageSize } = pageWindow(q);
-    const qb = this.dataSource.getRepository(Post).createQueryBuilder('p');
-    whereVisible(qb, user);
-    if (q.state) qb.andWhere('p.state = :state', { state: q.state });
-    if (q.departmentId) qb.andWhere('p.departmentId = :dept', { dept: q.departmentId });
-    if (q.authorId) qb.andWhere('p.authorId = :author', { author: q.authorId });
-    if (q.q) qb.andWhere("p.title LIKE :q ESCAPE '!'", { q: likeContains(q.q) });
-    if (q.createdFrom) qb.andWhere('p.createdAt >= :cf', { cf: new Date(q.createdFrom) });
-    if (q.createdTo) qb.andWhere('p.createdAt < :ct', { ct: new Date(q.createdTo) });
-    if (q.channelId) {
-      qb.andWhere(
-        'EXISTS (SELECT 1 FROM post_channels pc WHERE pc.postId = p.id AND pc.channelId = :ch)',
-        {
-          ch: q.channelId,
-        },
-      );
-    }
-    const [posts, total] = await qb
-      .orderBy('p.createdAt', 'DESC')
-      .addOrderBy('p.id', 'DESC')
-      .skip(skip)
-      .take(take)
-      .getManyAndCount();
-    return { items: posts.map((p) => this.summary(p)), total, page, pageSize };
+  async list(q: ListPostsQuery, user: AuthUser): Promise<CursorPage<Record<string, unknown>>> {
+    return mapPage(await listPosts(this.dataSource.manager, q, user), (p) => this.summary(p));
   }
 
   async get(id: string, user: AuthUser) {

@@ -1,0 +1,124 @@
+import type { EntityManager, SelectQueryBuilder } from 'typeorm';
+import { AuthUser, hasRole } from 'src/common/auth-user';
+import { CursorPage, decodeCursor, keysetPage } from 'src/common/cursor';
+import { Role } from 'src/common/roles';
+import { Post } from 'src/modules/posts/post.entity';
+import type { PostsService } from 'src/modules/posts/posts.service';
+import type { InboxQuery } from 'src/modules/review/dto/decision.dto';
+import type { PostState } from 'src/modules/review/post-state-machine';
+import { latestScreenings } from 'src/modules/screening/post-screening.entity';
+
+/**
+ * One source of the caller's inbox: the posts in one state waiting for this
+ * caller. Each is a seek on IDX_posts_inbox_dept (state, departmentId,
+ * stateChangedAt, id) or IDX_posts_inbox (state, stateChangedAt, id, authorId,
+ * deptApproverId); the second carries the columns of its `!=` tests, so the
+ * posts a propaganda reviewer may not take are skipped in the index.
+ */
+interface Arm {
+  state: PostState;
+  where: (qb: SelectQueryBuilder<Post>) => SelectQueryBuilder<Post>;
+}
+
+function arms(user: AuthUser): Arm[] {
+  const out: Arm[] = [];
+  if (hasRole(user, Role.DEPT_REVIEWER)) {
+    out.push({
+      state: 'pending_dept_review',
+      where: (qb) =>
+        qb
+          .where("p.state = 'pending_dept_review'")
+          .andWhere('p.departmentId = :dept', { dept: user.departmentId })
+          .andWhere('p.authorId != :me', { me: user.id }),
+    });
+  }
+  if (hasRole(user, Role.PROPAGANDA_REVIEWER)) {
+    out.push({
+      state: 'pending_final_review',
+      where: (qb) =>
+        qb
+          .where("p.state = 'pending_final_review'")
+          .andWhere('p.authorId != :me', { me: user.id })
+          .andWhere('(p.deptApproverId IS NULL OR p.deptApproverId != :me)', { me: user.id }),
+    });
+  }
+  return out;
+}
+
+const oldestFirst = (a: Post, b: Post) =>
+  a.stateChangedAt.getTime() - b.stateChangedAt.getTime() ||
+  (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+/** The caller's waiting posts, oldest first (stateChangedAt ASC, id ASC), and how many per state. */
+export async function inboxPosts(
+  m: EntityManager,
+  q: InboxQuery,
+  user: AuthUser,
+): Promise<CursorPage<Post> & { counts: Partial<Record<PostState, number>> }> {
+  const pageSize = q.pageSize ?? 50;
+  const after = q.cursor ? decodeCursor(q.cursor, ['time', 'id'] as const) : null;
+  const sources = arms(user);
+  const base = (arm: Arm) => arm.where(m.getRepository(Post).createQueryBuilder('p'));
+  const [pages, counts] = await Promise.all([
+    Promise.all(
+      sources.map((arm) => {
+        const qb = base(arm);
+        if (after) {
+          qb.andWhere('p.stateChangedAt >= :cAt AND (p.stateChangedAt > :cAt OR p.id > :cId)', {
+            cAt: after[0],
+            cId: after[1],
+          });
+        }
+        return qb
+          .orderBy('p.stateChangedAt', 'ASC')
+          .addOrderBy('p.id', 'ASC')
+          .limit(pageSize + 1)
+          .getMany();
+      }),
+    ),
+    Promise.all(sources.map((arm) => base(arm).getCount())),
+  ]);
+  const rows = pages.flat().sort(oldestFirst);
+  const page = keysetPage(
+    rows,
+    pageSize,
+    (p) => [p.stateChangedAt, p.id],
+    (ps) => ps,
+  );
+  const byState = Object.fromEntries(sources.map((a, i) => [a.state, counts[i]]));
+  return {
+    ...page,
+    ...(q.count ? { total: counts.reduce((a, b) => a + b, 0) } : {}),
+    counts: byState,
+  };
+}
+
+/** The inbox as ReviewService answers it: each post with its author, level, waiting time, screening. */
+export async function inboxPage(
+  m: EntityManager,
+  q: InboxQuery,
+  user: AuthUser,
+  posts: Pick<PostsService, 'summary' | 'people'>,
+) {
+  const page = await inboxPosts(m, q, user);
+  const ids = page.items.map((p) => p.id);
+  const [people, screenings] = await Promise.all([
+    posts.people(
+      m,
+      page.items.map((p) => p.authorId),
+    ),
+    latestScreenings(m, ids),
+  ]);
+  const now = Date.now();
+  return {
+    ...page,
+    items: page.items.map((p) => ({
+      ...posts.summary(p),
+      author: people.get(p.authorId) ?? null,
+      level: p.state === 'pending_dept_review' ? 2 : 3,
+      waitingSeconds: Math.max(0, Math.floor((now - p.stateChangedAt.getTime()) / 1000)),
+      screeningWarnings: screenings.get(p.id)?.hitCount ?? 0,
+      screening: screenings.get(p.id) ?? null,
+    })),
+  };
+}
