@@ -46,38 +46,23 @@ export class AddedListIndexesAndTextSearch1764000000000 implements MigrationInte
     }
     for (const [table, name] of DROPPED) await q.dropIndex(table, name);
 
-    if (mysql) {
-      // Lowered text, compared byte for byte: what matches is decided here, not by a collation.
-      await q.query(`CREATE TABLE post_search_docs (
-        postId varchar(36) NOT NULL PRIMARY KEY,
-        title varchar(256) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
-        summary varchar(512) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL,
-        CONSTRAINT FK_post_search_docs_postId FOREIGN KEY (postId) REFERENCES posts (id)
-      ) ENGINE=InnoDB`);
-      // varbinary: byte order is code-point order, and no PAD SPACE ('a' and 'a ' are two grams).
-      await q.query(`CREATE TABLE post_search_grams (
-        gram varbinary(8) NOT NULL,
-        postId varchar(36) NOT NULL,
-        PRIMARY KEY (gram, postId),
-        KEY IDX_post_search_grams_post (postId)
-      ) ENGINE=InnoDB`);
-    } else {
-      await q.query(`CREATE TABLE post_search_docs (
-        docId INTEGER PRIMARY KEY,
-        postId varchar(36) NOT NULL UNIQUE REFERENCES posts (id),
-        title varchar(256) NOT NULL,
-        summary varchar(512) NULL
-      )`);
-      await q.query(
-        `CREATE VIRTUAL TABLE post_search_fts USING fts5(title, summary, tokenize = 'trigram')`,
-      );
-      await q.query(`CREATE TABLE post_search_grams (
-        gram varchar(8) NOT NULL,
-        postId varchar(36) NOT NULL,
-        PRIMARY KEY (gram, postId)
-      ) WITHOUT ROWID`);
-      await q.query('CREATE INDEX IDX_post_search_grams_post ON post_search_grams (postId)');
-    }
+    // Lowered text, compared byte for byte: what matches is decided by post-search.ts, not by a
+    // collation. On MySQL the grams are varbinary: byte order is code-point order, and no PAD
+    // SPACE ('a' and 'a ' are two grams). SQLite compares text bytewise already.
+    const bin = mysql ? ' CHARACTER SET utf8mb4 COLLATE utf8mb4_bin' : '';
+    const engine = mysql ? ' ENGINE=InnoDB' : ' WITHOUT ROWID';
+    await q.query(`CREATE TABLE post_search_docs (
+      postId varchar(36) NOT NULL PRIMARY KEY,
+      title varchar(256)${bin} NOT NULL,
+      summary varchar(512)${bin} NULL,
+      CONSTRAINT FK_post_search_docs_postId FOREIGN KEY (postId) REFERENCES posts (id)
+    )${engine}`);
+    await q.query(`CREATE TABLE post_search_grams (
+      gram ${mysql ? 'varbinary(8)' : 'varchar(8)'} NOT NULL,
+      createdAt datetime${mysql ? '(3)' : ''} NOT NULL,
+      postId varchar(36) NOT NULL,
+      PRIMARY KEY (gram, createdAt, postId)
+    )${engine}`);
 
     for (let lastId = ''; ;) {
       const rows = (await q.query(
@@ -93,9 +78,7 @@ export class AddedListIndexesAndTextSearch1764000000000 implements MigrationInte
   }
 
   async down(q: QueryRunner): Promise<void> {
-    const mysql = q.connection.driver.options.type === 'mysql';
     await q.query('DROP TABLE post_search_grams');
-    if (!mysql) await q.query('DROP TABLE post_search_fts');
     await q.query('DROP TABLE post_search_docs');
     for (const [table, name, columnNames] of DROPPED) {
       await q.createIndex(table, new TableIndex({ name, columnNames }));

@@ -5,7 +5,7 @@ import { Role } from 'src/common/roles';
 import type { ListPostsQuery } from 'src/modules/posts/dto/post.dto';
 import { whereVisible } from 'src/modules/posts/post-access';
 import { Post } from 'src/modules/posts/post.entity';
-import { whereTextMatches } from 'src/modules/posts/post-search';
+import { planTextSearch, TextPlan, whereTextMatches } from 'src/modules/posts/post-search';
 
 /** One arm of the visibility rule, as an equality an index can seek. */
 type Arm = { departmentId?: string; authorId?: string };
@@ -23,7 +23,11 @@ function visibleArms(user: AuthUser): Arm[] {
   return [{ authorId: user.id }];
 }
 
-function filtered(m: EntityManager, q: ListPostsQuery): SelectQueryBuilder<Post> {
+function filtered(
+  m: EntityManager,
+  q: ListPostsQuery,
+  text: TextPlan | null,
+): SelectQueryBuilder<Post> {
   const qb = m.getRepository(Post).createQueryBuilder('p');
   if (q.state) qb.andWhere('p.state = :state', { state: q.state });
   if (q.departmentId) qb.andWhere('p.departmentId = :dept', { dept: q.departmentId });
@@ -36,7 +40,7 @@ function filtered(m: EntityManager, q: ListPostsQuery): SelectQueryBuilder<Post>
       { ch: q.channelId },
     );
   }
-  if (q.q) whereTextMatches(qb, q.q);
+  if (text) whereTextMatches(qb, text);
   return qb;
 }
 
@@ -54,22 +58,25 @@ export async function listPosts(
 ): Promise<CursorPage<Post>> {
   const pageSize = q.pageSize ?? 50;
   const after = q.cursor ? decodeCursor(q.cursor, ['time', 'id'] as const) : null;
+  const text = q.q ? await planTextSearch(m, q.q) : null;
+  // With a text search the walk is the gram's posting list, which holds the same sort key.
+  const [at, id] = text ? ['g0.createdAt', 'g0.postId'] : ['p.createdAt', 'p.id'];
   const arms = await Promise.all(
     visibleArms(user).map((arm) => {
-      const qb = filtered(m, q);
+      const qb = filtered(m, q, text);
       if (arm.departmentId !== undefined)
         qb.andWhere('p.departmentId = :armDept', { armDept: arm.departmentId });
       if (arm.authorId !== undefined) qb.andWhere('p.authorId = :armMe', { armMe: arm.authorId });
       if (after) {
         // The first conjunct is a plain range, so the index seeks to the cursor.
-        qb.andWhere('p.createdAt <= :cAt AND (p.createdAt < :cAt OR p.id < :cId)', {
+        qb.andWhere(`${at} <= :cAt AND (${at} < :cAt OR ${id} < :cId)`, {
           cAt: after[0],
           cId: after[1],
         });
       }
       return qb
-        .orderBy('p.createdAt', 'DESC')
-        .addOrderBy('p.id', 'DESC')
+        .orderBy(at, 'DESC')
+        .addOrderBy(id, 'DESC')
         .limit(pageSize + 1)
         .getMany();
     }),
@@ -85,6 +92,6 @@ export async function listPosts(
     (p) => [p.createdAt, p.id],
     (ps) => ps,
   );
-  if (q.count) page.total = await whereVisible(filtered(m, q), user).getCount();
+  if (q.count) page.total = await whereVisible(filtered(m, q, text), user).getCount();
   return page;
 }

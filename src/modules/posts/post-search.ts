@@ -2,38 +2,36 @@ import type { EntityManager, SelectQueryBuilder } from 'typeorm';
 import { likeContains } from 'src/common/like';
 
 /**
- * Text search over the current revision's title and summary.
+ * Text search over the current revision's title and summary, the same on SQLite
+ * and MySQL/MariaDB.
  *
- * What matches: `q` as a literal substring of the title or the summary, compared
- * after `toLowerCase()` on both sides (so case-insensitive for Latin, exact for CJK).
- * `post_search_docs` holds that lowered text per post and is the final check
- * (`LIKE`, binary collation); the indexes below only narrow the candidates and
- * always find a superset of it:
+ * What matches: `q` as a literal substring of the title or of the summary, both
+ * sides compared after `toLowerCase()` (case-insensitive for Latin, exact for CJK,
+ * `%` and `_` literal). `post_search_docs` holds that lowered text per post and
+ * is the final check (`LIKE` under a binary collation).
  *
- * - `post_search_grams(gram, postId)`: every bigram of the lowered text, plus the
- *   last character alone, on both databases. A query of two or more characters
- *   needs all of its bigrams; a query of one character is a prefix range on `gram`.
- * - SQLite only, `post_search_fts`: FTS5 with the trigram tokenizer, used for
- *   queries of three or more characters (more selective than bigrams).
- *
- * CJK has no word boundaries, hence n-grams rather than words.
+ * How it is found: `post_search_grams(gram, createdAt, postId)` holds every
+ * character and every pair of adjacent characters of the lowered text (CJK has no
+ * word boundaries, so n-grams rather than words). Each gram's rows are a posting
+ * list already in the posts' list order, so a page walks the rarest gram of the
+ * query newest first, probes the query's other grams by primary key, checks the
+ * text, and stops after a page: it never collects and sorts every match.
+ * Queries of one character walk that character's list; longer ones a bigram's.
+ * The rows copy the post's createdAt, which nothing changes after creation.
  */
-
-type Db = 'mysql' | 'sqlite';
-
-const dbOf = (m: EntityManager): Db =>
-  m.connection.driver.options.type === 'mysql' ? 'mysql' : 'sqlite';
 
 const fold = (s: string) => s.toLowerCase();
 
-/** The distinct index keys of one text: its bigrams and its last character. */
+/** The distinct index keys of one text: each character and each adjacent pair. */
 export function gramsOf(text: string): string[] {
   const cps = Array.from(fold(text));
-  const out = new Set<string>();
+  const out = new Set<string>(cps);
   for (let i = 0; i + 1 < cps.length; i++) out.add(cps[i] + cps[i + 1]);
-  if (cps.length) out.add(cps[cps.length - 1]);
   return [...out];
 }
+
+const textGrams = (title: string, summary: string | null) =>
+  new Set([...gramsOf(title), ...(summary ? gramsOf(summary) : [])]);
 
 export interface PostText {
   postId: string;
@@ -42,49 +40,50 @@ export interface PostText {
 }
 
 /**
- * Replaces the search rows of these posts with their given text. Run it in the
- * transaction that writes the revision, so the index never shows another revision.
+ * Replaces the search rows of these posts (which must exist) with their given
+ * text. Run it in the transaction that writes the revision, so the index never
+ * shows another revision than the post's current one.
  */
 export async function indexPostTexts(m: EntityManager, posts: PostText[]): Promise<void> {
   if (!posts.length) return;
-  const db = dbOf(m);
   const ids = posts.map((p) => p.postId);
   const marks = ids.map(() => '?').join(', ');
-  await m.query(`DELETE FROM post_search_grams WHERE postId IN (${marks})`, ids);
-  if (db === 'sqlite') {
-    const old = (await m.query(
-      `SELECT docId FROM post_search_docs WHERE postId IN (${marks})`,
-      ids,
-    )) as { docId: number }[];
-    if (old.length) {
-      const docIds = old.map((o) => o.docId);
+  // Raw values, written back as they were read: the gram rows carry the post's sort key exactly.
+  const created = new Map(
+    (
+      (await m.query(`SELECT id, createdAt FROM posts WHERE id IN (${marks})`, ids)) as {
+        id: string;
+        createdAt: unknown;
+      }[]
+    ).map((r) => [r.id, r.createdAt]),
+  );
+  const old = (await m.query(
+    `SELECT postId, title, summary FROM post_search_docs WHERE postId IN (${marks})`,
+    ids,
+  )) as PostText[];
+  for (const o of old) {
+    // The old rows are found from the old text, by primary key: no second index on postId.
+    const grams = [...textGrams(o.title, o.summary)];
+    for (let i = 0; i < grams.length; i += 500) {
+      const part = grams.slice(i, i + 500);
       await m.query(
-        `DELETE FROM post_search_fts WHERE rowid IN (${docIds.map(() => '?').join(', ')})`,
-        docIds,
+        `DELETE FROM post_search_grams WHERE postId = ? AND createdAt = ? AND gram IN (${part.map(() => '?').join(', ')})`,
+        [o.postId, created.get(o.postId), ...part],
       );
     }
   }
-  await m.query(`DELETE FROM post_search_docs WHERE postId IN (${marks})`, ids);
-
-  const docs = posts.map((p) => [
-    p.postId,
-    fold(p.title),
-    p.summary === null ? null : fold(p.summary),
-  ]);
-  await insertRows(m, 'post_search_docs', ['postId', 'title', 'summary'], docs);
-  if (db === 'sqlite') {
-    await m.query(
-      `INSERT INTO post_search_fts (rowid, title, summary)
-       SELECT docId, title, summary FROM post_search_docs WHERE postId IN (${marks})`,
-      ids,
-    );
-  }
-  const grams: [string, string][] = [];
+  if (old.length) await m.query(`DELETE FROM post_search_docs WHERE postId IN (${marks})`, ids);
+  await insertRows(
+    m,
+    'post_search_docs',
+    ['postId', 'title', 'summary'],
+    posts.map((p) => [p.postId, fold(p.title), p.summary === null ? null : fold(p.summary)]),
+  );
+  const rows: unknown[][] = [];
   for (const p of posts) {
-    const set = new Set([...gramsOf(p.title), ...(p.summary ? gramsOf(p.summary) : [])]);
-    for (const g of set) grams.push([g, p.postId]);
+    for (const g of textGrams(p.title, p.summary)) rows.push([g, created.get(p.postId), p.postId]);
   }
-  await insertRows(m, 'post_search_grams', ['gram', 'postId'], grams);
+  await insertRows(m, 'post_search_grams', ['gram', 'createdAt', 'postId'], rows);
 }
 
 /** One post's search rows, replaced; see indexPostTexts. */
@@ -104,7 +103,7 @@ async function insertRows(
   rows: unknown[][],
 ): Promise<void> {
   // Well below SQLite's and MySQL's limits on bound parameters per statement.
-  const per = Math.floor(4000 / columns.length);
+  const per = Math.floor(3000 / columns.length);
   const tuple = `(${columns.map(() => '?').join(', ')})`;
   for (let i = 0; i < rows.length; i += per) {
     const chunk = rows.slice(i, i + per);
@@ -115,45 +114,71 @@ async function insertRows(
   }
 }
 
+/** A query's grams, the one to walk first, and the literal check. */
+export interface TextPlan {
+  /** The rarest gram (its posting list is walked); '' when some gram has no posts at all. */
+  walk: string;
+  /** Further grams probed per walked row (a few: the LIKE check settles the rest). */
+  probe: string[];
+  like: string;
+}
+
+const COUNT_CAP = 2000;
+const MAX_COUNTED = 8;
+const MAX_PROBED = 4;
+
+/** Picks the rarest of (up to 8 of) the query's grams, counting each only up to COUNT_CAP rows. */
+export async function planTextSearch(m: EntityManager, q: string): Promise<TextPlan> {
+  const folded = fold(q);
+  const cps = Array.from(folded);
+  const all = cps.length === 1 ? cps : [...new Set(cps.slice(1).map((c, i) => cps[i] + c))];
+  // Spread over the query rather than its start, so a long query is still narrowed everywhere.
+  const step = Math.max(1, all.length / MAX_COUNTED);
+  const grams = [
+    ...new Set(
+      Array.from(
+        { length: Math.min(all.length, MAX_COUNTED) },
+        (_, i) => all[Math.floor(i * step)],
+      ),
+    ),
+  ];
+  const counts = (await m.query(
+    grams
+      .map(
+        (_, i) =>
+          `SELECT ${i} AS i, COUNT(*) AS n FROM (SELECT 1 AS x FROM post_search_grams WHERE gram = ? LIMIT ${COUNT_CAP}) t${i}`,
+      )
+      .join(' UNION ALL '),
+    grams,
+  )) as { i: number | string; n: number | string }[];
+  const n = new Map(counts.map((r) => [Number(r.i), Number(r.n)]));
+  const ranked = grams.map((g, i) => ({ g, n: n.get(i) ?? 0 })).sort((a, b) => a.n - b.n);
+  return {
+    walk: ranked[0].n === 0 ? '' : ranked[0].g,
+    probe: ranked.slice(1, 1 + MAX_PROBED).map((r) => r.g),
+    like: likeContains(folded),
+  };
+}
+
 /**
- * Narrows `qb` (posts as `alias`) to posts whose current title or summary contains
- * `q`. Joins a derived table of matching post ids; each branch reads the search
- * index, never the whole posts table.
+ * Narrows `qb` (posts as `p`) to posts matching the plan, joined to the walked
+ * gram's rows as `g0`: order by `g0.createdAt`, `g0.postId` to walk the list.
  */
 export function whereTextMatches<T extends object>(
   qb: SelectQueryBuilder<T>,
-  q: string,
-  alias = 'p',
+  plan: TextPlan,
 ): SelectQueryBuilder<T> {
-  const db: Db = qb.connection.driver.options.type === 'mysql' ? 'mysql' : 'sqlite';
-  const folded = fold(q);
-  const cps = Array.from(folded);
-  const like = "(sd.title LIKE :sLike ESCAPE '!' OR sd.summary LIKE :sLike ESCAPE '!')";
-  let candidates: string;
-  const params: Record<string, unknown> = { sLike: likeContains(folded) };
-  if (db === 'sqlite' && cps.length >= 3) {
-    candidates = `sd.docId IN (SELECT rowid FROM post_search_fts WHERE post_search_fts MATCH :sFts)`;
-    params.sFts = `"${folded.replace(/"/g, '""')}"`;
-  } else if (cps.length >= 2) {
-    const grams = [...new Set(cps.slice(1).map((c, i) => cps[i] + c))];
-    candidates = `sd.postId IN (SELECT g.postId FROM post_search_grams g WHERE g.gram IN (:...sGrams) GROUP BY g.postId HAVING COUNT(*) = ${grams.length})`;
-    params.sGrams = grams;
-  } else {
-    // One character: every gram that starts with it (bigrams, and the last character alone).
-    candidates = `sd.postId IN (SELECT g.postId FROM post_search_grams g WHERE g.gram >= :sLo AND g.gram <= :sHi)`;
-    params.sLo = folded;
-    params.sHi = `${folded}\u{10FFFF}`;
-  }
-  return qb
-    .innerJoin(
-      (sub) =>
-        sub
-          .select('sd.postId', 'postId')
-          .from('post_search_docs', 'sd')
-          .where(candidates)
-          .andWhere(like),
-      'sm',
-      `sm.postId = ${alias}.id`,
-    )
-    .setParameters(params);
+  qb.innerJoin('post_search_grams', 'g0', 'g0.postId = p.id AND g0.createdAt = p.createdAt')
+    .innerJoin('post_search_docs', 'sd', 'sd.postId = p.id')
+    .andWhere('g0.gram = :sWalk', { sWalk: plan.walk })
+    .andWhere("(sd.title LIKE :sLike ESCAPE '!' OR sd.summary LIKE :sLike ESCAPE '!')", {
+      sLike: plan.like,
+    });
+  plan.probe.forEach((g, i) => {
+    qb.andWhere(
+      `EXISTS (SELECT 1 FROM post_search_grams g${i + 1} WHERE g${i + 1}.gram = :sProbe${i} AND g${i + 1}.createdAt = g0.createdAt AND g${i + 1}.postId = g0.postId)`,
+      { [`sProbe${i}`]: g },
+    );
+  });
+  return qb;
 }
