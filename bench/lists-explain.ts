@@ -125,6 +125,14 @@ async function open(): Promise<DataSource> {
   } as never);
 }
 
+/** As TypeORM writes them to SQLite: UTC 'YYYY-MM-DD HH:MM:SS.SSS', booleans as 0/1. */
+const sqliteValue = (v: unknown) =>
+  v instanceof Date
+    ? v.toISOString().replace('T', ' ').slice(0, 23)
+    : typeof v === 'boolean'
+      ? Number(v)
+      : v;
+
 async function insert(ds: DataSource, table: string, rows: Record<string, unknown>[]) {
   if (!rows.length) return;
   const cols = Object.keys(rows[0]);
@@ -135,7 +143,7 @@ async function insert(ds: DataSource, table: string, rows: Record<string, unknow
       `INSERT INTO ${table} (${cols.join(', ')}) VALUES ${chunk
         .map(() => `(${cols.map(() => '?').join(', ')})`)
         .join(', ')}`,
-      chunk.flatMap((r) => cols.map((c) => r[c])),
+      chunk.flatMap((r) => cols.map((c) => (mysql ? r[c] : sqliteValue(r[c])))),
     );
   }
 }
