@@ -3,7 +3,8 @@ import { CreatedPostsAndReviews1763800000000 } from './1763800000000-CreatedPost
 import { AddedPublicationDelivery1763850000000 } from './1763850000000-AddedPublicationDelivery';
 import { CreatedAuditCheckpoints1763900000000 } from './1763900000000-CreatedAuditCheckpoints';
 import { CreatedScreeningTerms1763950000000 } from './1763950000000-CreatedScreeningTerms';
-import { AddedUserSessionEpoch1764100000000 } from './1764100000000-AddedUserSessionEpoch';
+import { AddedListIndexesAndTextSearch1764000000000 } from './1764000000000-AddedListIndexesAndTextSearch';
+import { AddedUserSessionEpoch1763990000000 } from './1763990000000-AddedUserSessionEpoch';
 
 /** Every migration, in order. Listed, not globbed, so the app, the CLI and the tests share one set. */
 export const MIGRATIONS = [
@@ -12,5 +13,6 @@ export const MIGRATIONS = [
   AddedPublicationDelivery1763850000000,
   CreatedAuditCheckpoints1763900000000,
   CreatedScreeningTerms1763950000000,
-  AddedUserSessionEpoch1764100000000,
+  AddedUserSessionEpoch1763990000000,
+  AddedListIndexesAndTextSearch1764000000000,
 ];

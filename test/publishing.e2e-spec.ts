@@ -204,7 +204,7 @@ describe('publishing', () => {
   });
 
   it('lists publications with filters, and shows outbox figures on /health', async () => {
-    const all = await publications(`departmentId=${c.school.id}&pageSize=200`);
+    const all = await publications(`departmentId=${c.school.id}&pageSize=200&count=true`);
     expect(all.total).toBeGreaterThan(3);
     expect(all.items[0]).toEqual(
       expect.objectContaining({ postTitle: expect.any(String), channel: expect.any(Object) }),

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
+import { CursorPage, decodeCursor, keysetPage } from 'src/common/cursor';
 import { AuditEvent } from 'src/modules/audit/audit-event.entity';
 import { ListAuditEventsQuery } from 'src/modules/audit/dto/list-audit-events.query';
 
@@ -21,30 +22,43 @@ export class AuditQueryService {
     return this.events.find({ where: { entityType, entityId }, order: { id: 'ASC' } });
   }
 
-  /** Keyset paging on the sequence id: stable while new events are appended. */
-  async list(
-    q: ListAuditEventsQuery,
-  ): Promise<{ items: AuditEventView[]; nextCursor: number | null }> {
-    const limit = q.limit ?? 100;
+  /**
+   * Keyset paging on the sequence id: stable while new events are appended, and
+   * each filter has an index that ends in `id` (action, actorId, entityType[, entityId]).
+   */
+  async list(q: ListAuditEventsQuery): Promise<CursorPage<AuditEventView>> {
+    const pageSize = q.pageSize ?? q.limit ?? 100;
     const desc = (q.order ?? 'desc') === 'desc';
-    const qb = this.events.createQueryBuilder('e');
-    if (q.action) qb.andWhere('e.action = :action', { action: q.action });
-    if (q.actorId) qb.andWhere('e.actorId = :actorId', { actorId: q.actorId });
-    if (q.entityType) qb.andWhere('e.entityType = :entityType', { entityType: q.entityType });
-    if (q.entityId) qb.andWhere('e.entityId = :entityId', { entityId: q.entityId });
-    if (q.from) qb.andWhere('e.createdAt >= :from', { from: new Date(q.from).toISOString() });
-    if (q.to) qb.andWhere('e.createdAt < :to', { to: new Date(q.to).toISOString() });
-    if (q.cursor !== undefined)
-      qb.andWhere(desc ? 'e.id < :cursor' : 'e.id > :cursor', { cursor: q.cursor });
+    const after =
+      q.cursor === undefined
+        ? undefined
+        : /^\d{1,15}$/.test(q.cursor)
+          ? Number(q.cursor)
+          : decodeCursor(q.cursor, ['int'] as const)[0];
+    const filtered = () => {
+      const qb = this.events.createQueryBuilder('e');
+      if (q.action) qb.andWhere('e.action = :action', { action: q.action });
+      if (q.actorId) qb.andWhere('e.actorId = :actorId', { actorId: q.actorId });
+      if (q.entityType) qb.andWhere('e.entityType = :entityType', { entityType: q.entityType });
+      if (q.entityId) qb.andWhere('e.entityId = :entityId', { entityId: q.entityId });
+      if (q.from) qb.andWhere('e.createdAt >= :from', { from: new Date(q.from).toISOString() });
+      if (q.to) qb.andWhere('e.createdAt < :to', { to: new Date(q.to).toISOString() });
+      return qb;
+    };
+    const qb = filtered();
+    if (after !== undefined)
+      qb.andWhere(desc ? 'e.id < :cursor' : 'e.id > :cursor', { cursor: after });
     const rows = await qb
       .orderBy('e.id', desc ? 'DESC' : 'ASC')
-      .limit(limit + 1)
+      .limit(pageSize + 1)
       .getMany();
-    const more = rows.length > limit;
-    const items = rows.slice(0, limit);
-    return {
-      items: items.map(toAuditEventView),
-      nextCursor: more ? items[items.length - 1].id : null,
-    };
+    const page = keysetPage(
+      rows,
+      pageSize,
+      (e) => [Number(e.id)],
+      (es) => es.map(toAuditEventView),
+    );
+    if (q.count) page.total = await filtered().getCount();
+    return page;
   }
 }

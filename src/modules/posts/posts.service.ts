@@ -6,7 +6,7 @@ import { likeContains } from 'src/common/like';
 import { AppException } from 'src/common/app.exception';
 import { AuthUser, hasRole } from 'src/common/auth-user';
 import { ErrorCode } from 'src/common/error-code';
-import { Page, pageWindow } from 'src/common/paging';
+import { CursorPage, mapPage } from 'src/common/cursor';
 import { Role } from 'src/common/roles';
 import { fromDbTime } from 'src/database/sql';
 import { Transactions } from 'src/database/transactions';
@@ -15,7 +15,9 @@ import { AuditService } from 'src/modules/audit/audit.service';
 import { ChannelsService } from 'src/modules/channels/channels.service';
 import { Decision } from 'src/modules/posts/decision.entity';
 import { CreatePostDto, ListPostsQuery, UpdatePostDto } from 'src/modules/posts/dto/post.dto';
-import { canSeePost, whereVisible } from 'src/modules/posts/post-access';
+import { canSeePost } from 'src/modules/posts/post-access';
+import { listPosts } from 'src/modules/posts/post-list.query';
+import { indexPostText } from 'src/modules/posts/post-search';
 import { normaliseContent, NormalisedContent } from 'src/modules/posts/post-content';
 import { PostLifecycle } from 'src/modules/posts/post-lifecycle.service';
 import { Post, PostChannel, PostRevision } from 'src/modules/posts/post.entity';
@@ -97,6 +99,7 @@ export class PostsService {
       post.currentRevisionId = rev.id;
       await this.lifecycle.begin(m, post);
       await m.insert(PostRevision, rev);
+      await indexPostText(m, post.id, rev.title, rev.summary);
       await this.setChannels(m, post.id, content.channelIds);
       await this.audit.record(m, {
         action: 'post.created',
@@ -166,6 +169,7 @@ export class PostsService {
         );
       }
       await m.insert(PostRevision, rev);
+      await indexPostText(m, post.id, rev.title, rev.summary);
       await this.setChannels(m, post.id, content.channelIds);
       await this.audit.record(m, {
         action: 'post.revised',
@@ -190,31 +194,8 @@ export class PostsService {
     });
   }
 
-  async list(q: ListPostsQuery, user: AuthUser): Promise<Page<Record<string, unknown>>> {
-    const { skip, take, page, pageSize } = pageWindow(q);
-    const qb = this.dataSource.getRepository(Post).createQueryBuilder('p');
-    whereVisible(qb, user);
-    if (q.state) qb.andWhere('p.state = :state', { state: q.state });
-    if (q.departmentId) qb.andWhere('p.departmentId = :dept', { dept: q.departmentId });
-    if (q.authorId) qb.andWhere('p.authorId = :author', { author: q.authorId });
-    if (q.q) qb.andWhere("p.title LIKE :q ESCAPE '!'", { q: likeContains(q.q) });
-    if (q.createdFrom) qb.andWhere('p.createdAt >= :cf', { cf: new Date(q.createdFrom) });
-    if (q.createdTo) qb.andWhere('p.createdAt < :ct', { ct: new Date(q.createdTo) });
-    if (q.channelId) {
-      qb.andWhere(
-        'EXISTS (SELECT 1 FROM post_channels pc WHERE pc.postId = p.id AND pc.channelId = :ch)',
-        {
-          ch: q.channelId,
-        },
-      );
-    }
-    const [posts, total] = await qb
-      .orderBy('p.createdAt', 'DESC')
-      .addOrderBy('p.id', 'DESC')
-      .skip(skip)
-      .take(take)
-      .getManyAndCount();
-    return { items: posts.map((p) => this.summary(p)), total, page, pageSize };
+  async list(q: ListPostsQuery, user: AuthUser): Promise<CursorPage<Record<string, unknown>>> {
+    return mapPage(await listPosts(this.dataSource.manager, q, user), (p) => this.summary(p));
   }
 
   /** The post if the caller may see it (404 otherwise), read outside any transaction. */

@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { AppException } from 'src/common/app.exception';
 import type { AuthUser } from 'src/common/auth-user';
 import { ErrorCode } from 'src/common/error-code';
-import { pageWindow } from 'src/common/paging';
+import { CursorPage, decodeCursor, keysetPage } from 'src/common/cursor';
 import { Transactions } from 'src/database/transactions';
 import { AuditService } from 'src/modules/audit/audit.service';
 import { ListPublicationsQuery } from 'src/modules/publishing/dto/publication.dto';
@@ -23,11 +23,28 @@ export class PublicationsService {
     private readonly store: PublicationStore,
   ) {}
 
+  /** Newest first (createdAt DESC, id DESC), keyset-paged; `total` only with `count=true`. */
   async list(q: ListPublicationsQuery) {
-    const { skip, take, page, pageSize } = pageWindow(q);
-    const qb = this.dataSource
-      .getRepository(Publication)
-      .createQueryBuilder('pub')
+    const pageSize = q.pageSize ?? 50;
+    const after = q.cursor ? decodeCursor(q.cursor, ['time', 'id'] as const) : null;
+    const filtered = () => {
+      const qb = this.dataSource.getRepository(Publication).createQueryBuilder('pub');
+      if (q.channelId) qb.andWhere('pub.channelId = :ch', { ch: q.channelId });
+      if (q.departmentId) {
+        qb.andWhere(
+          'EXISTS (SELECT 1 FROM posts dp WHERE dp.id = pub.postId AND dp.departmentId = :dept)',
+          {
+            dept: q.departmentId,
+          },
+        );
+      }
+      if (q.postId) qb.andWhere('pub.postId = :post', { post: q.postId });
+      if (q.status) qb.andWhere('pub.status = :status', { status: q.status });
+      if (q.from) qb.andWhere('pub.createdAt >= :from', { from: new Date(q.from) });
+      if (q.to) qb.andWhere('pub.createdAt < :to', { to: new Date(q.to) });
+      return qb;
+    };
+    const qb = filtered()
       .innerJoin('posts', 'post', 'post.id = pub.postId')
       .innerJoin('channels', 'ch', 'ch.id = pub.channelId')
       .addSelect([
@@ -36,20 +53,18 @@ export class PublicationsService {
         'ch.name AS channelName',
         'ch.platform AS platform',
       ]);
-    if (q.channelId) qb.andWhere('pub.channelId = :ch', { ch: q.channelId });
-    if (q.departmentId) qb.andWhere('post.departmentId = :dept', { dept: q.departmentId });
-    if (q.postId) qb.andWhere('pub.postId = :post', { post: q.postId });
-    if (q.status) qb.andWhere('pub.status = :status', { status: q.status });
-    if (q.from) qb.andWhere('pub.createdAt >= :from', { from: new Date(q.from) });
-    if (q.to) qb.andWhere('pub.createdAt < :to', { to: new Date(q.to) });
-    const total = await qb.getCount();
+    if (after) {
+      qb.andWhere('pub.createdAt <= :cAt AND (pub.createdAt < :cAt OR pub.id < :cId)', {
+        cAt: after[0],
+        cId: after[1],
+      });
+    }
     const { entities, raw } = await qb
       .orderBy('pub.createdAt', 'DESC')
       .addOrderBy('pub.id', 'DESC')
-      .offset(skip)
-      .limit(take)
+      .limit(pageSize + 1)
       .getRawAndEntities();
-    const items = entities.map((p, i) => {
+    const rows = entities.map((p, i) => {
       const r = raw[i] as {
         postTitle: string;
         departmentId: string;
@@ -64,7 +79,14 @@ export class PublicationsService {
         channel: { id: p.channelId, name: r.channelName, platform: r.platform },
       };
     });
-    return { items, total, page, pageSize };
+    const page: CursorPage<(typeof rows)[number]> = keysetPage(
+      rows,
+      pageSize,
+      (p) => [p.createdAt, p.id],
+      (ps) => ps,
+    );
+    if (q.count) page.total = await filtered().getCount();
+    return page;
   }
 
   /** A failed publication goes back to the outbox with fresh attempts; same delivery id. */

@@ -1,11 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import { Brackets, DataSource, EntityManager } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { AppException } from 'src/common/app.exception';
 import { AuthUser, hasRole } from 'src/common/auth-user';
 import { ErrorCode } from 'src/common/error-code';
-import { pageWindow } from 'src/common/paging';
 import { Role } from 'src/common/roles';
 import { Transactions } from 'src/database/transactions';
 import { AuditService } from 'src/modules/audit/audit.service';
@@ -17,8 +16,8 @@ import { decide, PostAction, PostState, TransitionRow } from 'src/modules/posts/
 import { PostsService } from 'src/modules/posts/posts.service';
 import { Outbox, toPublicationSummary } from 'src/modules/publishing/outbox.service';
 import { AttestationDto, InboxQuery } from 'src/modules/review/dto/decision.dto';
+import { inboxPage } from 'src/modules/review/inbox.query';
 import { PostViews } from 'src/modules/review/post-views.service';
-import { latestScreenings } from 'src/modules/screening/post-screening.entity';
 import { Hit, ScreeningService } from 'src/modules/screening/screening.service';
 import { UsersService } from 'src/modules/users/users.service';
 
@@ -239,62 +238,8 @@ export class ReviewService {
   }
 
   /** Posts waiting for the caller's decision, oldest first, with how long each has waited. */
-  async inbox(user: AuthUser, q: InboxQuery) {
-    const { skip, take, page, pageSize } = pageWindow(q);
-    const base = () => {
-      const qb = this.dataSource
-        .getRepository(Post)
-        .createQueryBuilder('p')
-        .where('p.authorId != :me', { me: user.id });
-      const clauses: string[] = [];
-      if (hasRole(user, Role.DEPT_REVIEWER))
-        clauses.push("(p.state = 'pending_dept_review' AND p.departmentId = :dept)");
-      if (hasRole(user, Role.PROPAGANDA_REVIEWER)) {
-        clauses.push(
-          "(p.state = 'pending_final_review' AND (p.deptApproverId IS NULL OR p.deptApproverId != :me))",
-        );
-      }
-      qb.andWhere(
-        new Brackets((w) =>
-          w.where(clauses.length ? clauses.join(' OR ') : '1 = 0', { dept: user.departmentId }),
-        ),
-      );
-      return qb;
-    };
-    const [posts, total] = await base()
-      .orderBy('p.stateChangedAt', 'ASC')
-      .addOrderBy('p.id', 'ASC')
-      .skip(skip)
-      .take(take)
-      .getManyAndCount();
-    const counts = (await base()
-      .select('p.state', 'state')
-      .addSelect('COUNT(*)', 'n')
-      .groupBy('p.state')
-      .getRawMany()) as {
-      state: PostState;
-      n: number | string;
-    }[];
-    const people = await this.users.people(posts.map((p) => p.authorId));
-    const screenings = await latestScreenings(
-      this.dataSource.manager,
-      posts.map((p) => p.id),
-    );
-    const now = Date.now();
-    return {
-      items: posts.map((p) => ({
-        ...this.posts.summary(p),
-        author: people.get(p.authorId) ?? null,
-        level: p.state === 'pending_dept_review' ? 2 : 3,
-        waitingSeconds: Math.max(0, Math.floor((now - p.stateChangedAt.getTime()) / 1000)),
-        screeningWarnings: screenings.get(p.id)?.hitCount ?? 0,
-        screening: screenings.get(p.id) ?? null,
-      })),
-      total,
-      page,
-      pageSize,
-      counts: Object.fromEntries(counts.map((c) => [c.state, Number(c.n)])),
-    };
+  inbox(user: AuthUser, q: InboxQuery) {
+    return inboxPage(this.dataSource.manager, q, user, this.posts, this.users);
   }
 
   /** Why the guarded UPDATE found the post moved: a new revision, or someone acted first. */

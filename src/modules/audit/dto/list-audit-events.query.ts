@@ -1,5 +1,16 @@
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsISO8601, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { Transform, Type } from 'class-transformer';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsISO8601,
+  IsOptional,
+  IsString,
+  Max,
+  MaxLength,
+  Min,
+} from 'class-validator';
+import { queryBoolean } from 'src/common/cursor';
 
 export class ListAuditEventsQuery {
   @IsOptional() @IsString() @MaxLength(64) action?: string;
@@ -11,10 +22,16 @@ export class ListAuditEventsQuery {
   /** Exclusive upper bound on the event time (ISO 8601). */
   @IsOptional() @IsISO8601({ strict: true }) to?: string;
 
-  /** The `nextCursor` of the previous page. */
-  @IsOptional() @Type(() => Number) @IsInt() @Min(0) cursor?: number;
+  /** The `nextCursor` of the previous page (opaque; a bare event id is also accepted). */
+  @IsOptional() @IsString() @MaxLength(256) cursor?: string;
 
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(500) limit?: number = 100;
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(200) pageSize?: number;
+
+  /** The older name of `pageSize`, kept with its larger bound for existing callers. */
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(500) limit?: number;
+
+  /** Also answer `total`, an exact count of the filtered events. */
+  @IsOptional() @Transform(queryBoolean) @IsBoolean() count?: boolean;
 
   /** `desc` (newest first, the default) or `asc` (chain order). */
   @IsOptional() @IsIn(['asc', 'desc']) order?: 'asc' | 'desc' = 'desc';

@@ -17,7 +17,7 @@ import {
   Min,
   ValidateIf,
 } from 'class-validator';
-import { PageQuery } from 'src/common/paging';
+import { CursorPageQuery } from 'src/common/cursor';
 import { POST_STATES, PostState } from 'src/modules/posts/post-state-machine';
 
 export const LIMITS = { title: 64, summary: 120, body: 200_000, channels: 20 } as const;
@@ -106,12 +106,12 @@ export class UpdatePostDto {
   publishAt?: string | null;
 }
 
-export class ListPostsQuery extends PageQuery {
+export class ListPostsQuery extends CursorPageQuery {
   @IsOptional() @IsIn(POST_STATES) state?: PostState;
   @IsOptional() @IsString() @MaxLength(36) departmentId?: string;
   @IsOptional() @IsString() @MaxLength(36) channelId?: string;
   @IsOptional() @IsString() @MaxLength(36) authorId?: string;
-  /** Text search in titles. */
+  /** Literal text in the current title or summary, case-insensitive. */
   @IsOptional() @IsString() @MaxLength(64) q?: string;
   @IsOptional() @IsISO8601({ strict: true }) createdFrom?: string;
   @IsOptional() @IsISO8601({ strict: true }) createdTo?: string;

@@ -1,5 +1,5 @@
 import { IsIn, IsISO8601, IsOptional, IsString, MaxLength } from 'class-validator';
-import { PageQuery } from 'src/common/paging';
+import { CursorPageQuery } from 'src/common/cursor';
 
 export const PUBLICATION_STATUSES = [
   'queued',
@@ -11,7 +11,7 @@ export const PUBLICATION_STATUSES = [
   'cancelled',
 ] as const;
 
-export class ListPublicationsQuery extends PageQuery {
+export class ListPublicationsQuery extends CursorPageQuery {
   @IsOptional() @IsString() @MaxLength(36) channelId?: string;
   @IsOptional() @IsString() @MaxLength(36) departmentId?: string;
   @IsOptional() @IsString() @MaxLength(36) postId?: string;

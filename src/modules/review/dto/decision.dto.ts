@@ -9,7 +9,7 @@ import {
   MaxLength,
   ValidateNested,
 } from 'class-validator';
-import { PageQuery } from 'src/common/paging';
+import { CursorPageQuery } from 'src/common/cursor';
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 
@@ -92,4 +92,4 @@ export class PlainActionDto {
   comment?: string;
 }
 
-export class InboxQuery extends PageQuery {}
+export class InboxQuery extends CursorPageQuery {}

@@ -6,14 +6,15 @@ import { col } from './columns';
  * deactivation ends every session by moving this one column of the user, so the
  * users module never writes auth's session rows.
  */
-export class AddedUserSessionEpoch1764100000000 implements MigrationInterface {
-  name = 'AddedUserSessionEpoch1764100000000';
+export class AddedUserSessionEpoch1763990000000 implements MigrationInterface {
+  name = 'AddedUserSessionEpoch1763990000000';
 
   async up(q: QueryRunner): Promise<void> {
     await q.addColumn('users', new TableColumn(col.time('sessionsValidFrom', true)));
   }
 
   async down(q: QueryRunner): Promise<void> {
-    await q.dropColumn('users', 'sessionsValidFrom');
+    // Plain DROP COLUMN: TypeORM's SQLite path rebuilds the table, which the foreign keys refuse.
+    await q.query('ALTER TABLE users DROP COLUMN sessionsValidFrom');
   }
 }
