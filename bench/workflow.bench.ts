@@ -61,6 +61,7 @@ import { hashPassword } from 'src/modules/users/passwords';
 import { contentHash } from 'src/modules/posts/content-hash';
 import { normaliseContent } from 'src/modules/posts/post-content';
 import { PostState } from 'src/modules/posts/post-state-machine';
+import { gramsOf } from 'src/modules/posts/post-search';
 import { benchKeys, Gateway, gatewayEnv, SQL_PROBE } from './support/gateway';
 import { errorKey, HttpClient } from './support/http';
 import {
@@ -617,24 +618,34 @@ export function bigrams(p: PostSpec): string[] {
 }
 
 /**
- * The search index table, if the migrated schema has one: `post_search_grams` with a post id and
- * a gram column. Returns null (and why) when there is none or its shape is not understood.
+ * The text-search tables, filled as `indexPostText` fills them (`post_search_docs` with the lowered
+ * text, `post_search_grams` with every character and adjacent pair), when the schema has them.
  */
-async function searchGramTable(q: Queryable): Promise<{ table: SeedTable | null; note: string }> {
-  const cols = await tableColumns(q, 'post_search_grams');
-  if (!cols) return { table: null, note: 'no post_search_grams table' };
-  const gram = ['gram', 'token', 'term'].find((c) => cols.includes(c));
-  if (!cols.includes('postId') || !gram) {
-    return { table: null, note: `post_search_grams has unknown columns (${cols.join(', ')})` };
-  }
+async function searchTables(q: Queryable): Promise<{ tables: SeedTable[]; note: string }> {
+  const docs = await tableColumns(q, 'post_search_docs');
+  const grams = await tableColumns(q, 'post_search_grams');
+  if (!docs || !grams) return { tables: [], note: 'no text-search tables' };
+  const fold = (s: string) => s.toLowerCase();
   return {
-    table: {
-      table: 'post_search_grams',
-      columns: ['postId', gram],
-      rows: (p) => bigrams(p).map((g) => [p.id, g]),
-      chunk: 2000,
-    },
-    note: `post_search_grams filled (postId, ${gram}) with title+summary bigrams`,
+    tables: [
+      {
+        table: 'post_search_docs',
+        columns: ['postId', 'title', 'summary'],
+        rows: (p) => [[p.id, fold(p.content.title), fold(p.content.summary)]],
+      },
+      {
+        table: 'post_search_grams',
+        columns: ['gram', 'createdAt', 'postId'],
+        rows: (p) =>
+          [...new Set([...gramsOf(p.content.title), ...gramsOf(p.content.summary)])].map((g) => [
+            g,
+            p.createdAt,
+            p.id,
+          ]),
+        chunk: 2000,
+      },
+    ],
+    note: 'text-search tables filled as indexPostText does',
   };
 }
 
@@ -1245,9 +1256,9 @@ async function main(): Promise<number> {
     step('seeding');
     const tSeed = performance.now();
     const org = await createOrg(ds);
-    const gram = await searchGramTable(ds);
-    notes.push(gram.note);
-    const tables = gram.table ? [...SEED_TABLES, gram.table] : SEED_TABLES;
+    const search = await searchTables(ds);
+    notes.push(search.note);
+    const tables = [...SEED_TABLES, ...search.tables];
     let n = 0;
     const pools = new Map<Level, PostSpec[]>();
     const raws = new Map<Level, PostSpec[]>();
@@ -1483,7 +1494,7 @@ async function main(): Promise<number> {
           posts: Number(postCount),
           seconds: seedTotal,
           tables: seedTables,
-          searchGrams: !!gram.table,
+          searchTables: search.tables.length > 0,
         },
         gatewayBootSeconds: bootSeconds,
         decisions: phases,
