@@ -4,6 +4,7 @@ import { AddedPublicationDelivery1763850000000 } from './1763850000000-AddedPubl
 import { CreatedAuditCheckpoints1763900000000 } from './1763900000000-CreatedAuditCheckpoints';
 import { CreatedScreeningTerms1763950000000 } from './1763950000000-CreatedScreeningTerms';
 import { AddedUserSessionEpoch1764100000000 } from './1764100000000-AddedUserSessionEpoch';
+import { CreatedMediaAndPublicationErrorCodes1764200000000 } from './1764200000000-CreatedMediaAndPublicationErrorCodes';
 
 /** Every migration, in order. Listed, not globbed, so the app, the CLI and the tests share one set. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   CreatedAuditCheckpoints1763900000000,
   CreatedScreeningTerms1763950000000,
   AddedUserSessionEpoch1764100000000,
+  CreatedMediaAndPublicationErrorCodes1764200000000,
 ];
