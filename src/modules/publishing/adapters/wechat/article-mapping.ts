@@ -62,7 +62,7 @@ export interface ArticleFields {
 /** The article's own fields, checked against WeChat's limits before anything is sent. */
 export function articleFields(content: PublishContent, settings: ArticleSettings): ArticleFields {
   const title = content.title.trim();
-  if (!title) throw new AdapterError('WeChat requires an article title', false);
+  if (!title) throw contentLimit('WeChat requires an article title');
   limit('title', title, WECHAT_LIMITS.titleChars);
   const digest = content.summary?.trim() || null;
   if (digest) limit('digest (summary)', digest, WECHAT_LIMITS.digestChars);
@@ -71,10 +71,7 @@ export function articleFields(content: PublishContent, settings: ArticleSettings
   }
   const sourceUrl = settings.contentSourceUrl?.split('{postId}').join(content.postId) ?? null;
   if (sourceUrl && Buffer.byteLength(sourceUrl) > WECHAT_LIMITS.sourceUrlBytes) {
-    throw new AdapterError(
-      `WeChat limits content_source_url to ${WECHAT_LIMITS.sourceUrlBytes} bytes`,
-      false,
-    );
+    throw contentLimit(`WeChat limits content_source_url to ${WECHAT_LIMITS.sourceUrlBytes} bytes`);
   }
   checkContent(content.body, '');
   return {
@@ -99,25 +96,26 @@ export function draftArticle(fields: ArticleFields, html: string, thumbMediaId: 
 function limit(field: string, value: string, max: number): void {
   const length = wechatLength(value);
   if (length > max) {
-    throw new AdapterError(
-      `WeChat limits the ${field} to ${max} characters; this one has ${length}`,
-      false,
-    );
+    throw contentLimit(`WeChat limits the ${field} to ${max} characters; this one has ${length}`);
   }
 }
 
 export function checkContent(html: string, when: string): void {
   const length = wechatLength(html);
   if (length >= WECHAT_LIMITS.contentChars) {
-    throw new AdapterError(
+    throw contentLimit(
       `WeChat requires the content (HTML included) to be under ` +
         `${WECHAT_LIMITS.contentChars} characters; this one has ${length}${when}`,
-      false,
     );
   }
   if (Buffer.byteLength(html) >= WECHAT_LIMITS.contentBytes) {
-    throw new AdapterError(`WeChat requires the content to be under 1 MB${when}`, false);
+    throw contentLimit(`WeChat requires the content to be under 1 MB${when}`);
   }
+}
+
+/** A refusal for content over the platform's limits: the author must change the post. */
+function contentLimit(message: string): AdapterError {
+  return new AdapterError(message, false, undefined, undefined, 'CONTENT_LIMIT');
 }
 
 /**

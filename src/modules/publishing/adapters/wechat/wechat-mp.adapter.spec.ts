@@ -45,10 +45,13 @@ describe('WechatMpAdapter against a fake WeChat server', () => {
     });
     const [cover] = server.callsTo('material/add_material');
     expect(cover.query.type).toBe('image');
+    const coverFile = post.coverImageUrl!.split('/').pop()!;
+    // The bytes sent are the stored ones the URL names by digest.
     expect(cover.media).toEqual({
-      filename: post.coverImageUrl!.split('/').pop(),
+      filename: coverFile,
       contentType: 'image/jpeg',
       bytes: 24,
+      sha256: coverFile.replace(/\.jpg$/, ''),
     });
     const [thumbMediaId] = [...server.state.materials.keys()];
     expect(server.callsTo('draft/add')[0].json).toEqual({

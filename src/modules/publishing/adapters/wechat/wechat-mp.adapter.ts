@@ -103,6 +103,9 @@ export class WechatMpAdapter implements ChannelAdapter {
       throw new AdapterError(
         'WeChat requires a cover image for a news article: add a cover image to the post',
         false,
+        undefined,
+        undefined,
+        'COVER_REQUIRED',
       );
     }
     const api = this.session(config, credentials, ctx.signal);
@@ -177,6 +180,9 @@ export class WechatMpAdapter implements ChannelAdapter {
       `WeChat did not publish the article: ${reason} (publish_status ${String(status)}` +
         `${failedIndexes(reply)})`,
       false,
+      undefined,
+      undefined,
+      'PLATFORM_REJECTED',
     );
   }
 

@@ -141,7 +141,7 @@ export class WechatSession {
     if (code === SYSTEM_BUSY) return new AdapterError(message, true);
     // A fresh token was refused too: likely a race with another process's refresh.
     if (TOKEN_ERRCODES.has(code) && name !== 'stable_token') return new AdapterError(message, true);
-    return new AdapterError(message, false);
+    return new AdapterError(message, false, undefined, undefined, 'PLATFORM_REJECTED');
   }
 
   private transportError(doing: string, err: unknown): AdapterError {
@@ -165,6 +165,9 @@ export function credentialsOf(ctx: AdapterContext): Credentials {
     throw new AdapterError(
       'WeChat channel credentials are missing: set appId and appSecret on the channel',
       false,
+      undefined,
+      undefined,
+      'CHANNEL_MISCONFIGURED',
     );
   }
   return { appId, appSecret };
