@@ -102,7 +102,6 @@ export interface WechatServer {
 
 export const FAKE_IMAGE_HOST = 'http://mmbiz.qpic.cn';
 
-
 export async function startWechatServer(opts: WechatServerOptions = {}): Promise<WechatServer> {
   const appId = opts.appId ?? 'wx0123456789abcdef';
   const appSecret = opts.appSecret ?? 'fake-app-secret-0123456789abcdef';
