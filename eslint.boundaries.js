@@ -10,6 +10,7 @@ const FEATURES = [
   'auth',
   'channels',
   'screening',
+  'media',
   'posts',
   'publishing',
   'review',

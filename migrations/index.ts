@@ -5,6 +5,7 @@ import { CreatedAuditCheckpoints1763900000000 } from './1763900000000-CreatedAud
 import { CreatedScreeningTerms1763950000000 } from './1763950000000-CreatedScreeningTerms';
 import { AddedListIndexesAndTextSearch1764000000000 } from './1764000000000-AddedListIndexesAndTextSearch';
 import { AddedUserSessionEpoch1763990000000 } from './1763990000000-AddedUserSessionEpoch';
+import { CreatedMediaAndPublicationErrorCodes1764200000000 } from './1764200000000-CreatedMediaAndPublicationErrorCodes';
 
 /** Every migration, in order. Listed, not globbed, so the app, the CLI and the tests share one set. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   CreatedScreeningTerms1763950000000,
   AddedUserSessionEpoch1763990000000,
   AddedListIndexesAndTextSearch1764000000000,
+  CreatedMediaAndPublicationErrorCodes1764200000000,
 ];

@@ -16,6 +16,8 @@ import { DepartmentsController } from 'src/modules/departments/departments.contr
 import { DepartmentsModule } from 'src/modules/departments/departments.module';
 import { HealthController } from 'src/modules/health/health.controller';
 import { HealthModule } from 'src/modules/health/health.module';
+import { MediaController, MediaFilesController } from 'src/modules/media/media.controller';
+import { MediaModule } from 'src/modules/media/media.module';
 import { PostsModule } from 'src/modules/posts/posts.module';
 import { PublicationsController } from 'src/modules/publishing/publications.controller';
 import { PublishingExecutionModule } from 'src/modules/publishing/publishing-execution.module';
@@ -52,6 +54,7 @@ export class ApiModule {
         UsersModule,
         ChannelsModule,
         ScreeningModule,
+        MediaModule,
         PostsModule,
         PublishingModule,
         PublishingExecutionModule.forRoot(config, { worker: config.publishing.workersInApi }),
@@ -67,6 +70,8 @@ export class ApiModule {
         ChannelsController,
         AuditController,
         ScreeningController,
+        MediaController,
+        MediaFilesController,
         PostsController,
         ReviewController,
         PublicationsController,

@@ -29,7 +29,11 @@ export async function createApp(config: AppConfig): Promise<NestExpressApplicati
   app.use(bodyParserErrors);
   app.use(openRequestContext);
   app.setGlobalPrefix(API_PREFIX, {
-    exclude: ['health', { path: 'sites/{*rest}', method: RequestMethod.GET }],
+    exclude: [
+      'health',
+      { path: 'sites/{*rest}', method: RequestMethod.GET },
+      { path: 'media/{*rest}', method: RequestMethod.GET },
+    ],
   });
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new AllExceptionsFilter());

@@ -138,3 +138,44 @@ export function bodyText(html: string, options: BodyTextOptions = {}): string {
 
   return lines.join('\n');
 }
+
+/**
+ * Every `<img src>` of a body, in order, each once, as the HTML parser reads them (entities
+ * decoded). A parser, never a pattern: a URL inside another attribute (`alt="x src='...'"`) or a
+ * comment is text, not an image, exactly as the reviewer's browser sees it.
+ */
+export function imageSources(html: string): string[] {
+  const found = new Set<string>();
+  sanitizeHtml(html, {
+    allowedTags: [],
+    allowedAttributes: {},
+    nonTextTags: DROP_WITH_CONTENT,
+    onOpenTag: (name, attribs) => {
+      if (name === 'img' && attribs.src) found.add(attribs.src);
+    },
+  });
+  return [...found];
+}
+
+/**
+ * The body with each `<img src>` replaced as `replace` says (unchanged when it answers
+ * undefined). Meant for bodies the sanitiser produced: it re-serialises everything else as it is.
+ */
+export function replaceImageSources(
+  html: string,
+  replace: (src: string) => string | undefined,
+): string {
+  return sanitizeHtml(html, {
+    allowedTags: false,
+    allowedAttributes: false,
+    allowVulnerableTags: true,
+    allowedSchemes: ['http', 'https', 'mailto'],
+    nonTextTags: DROP_WITH_CONTENT,
+    transformTags: {
+      img: (tagName, attribs) => {
+        const src = attribs.src ? replace(attribs.src) : undefined;
+        return { tagName, attribs: src === undefined ? attribs : { ...attribs, src } };
+      },
+    },
+  });
+}

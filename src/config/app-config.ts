@@ -1,6 +1,7 @@
 import { createPrivateKey, generateKeyPairSync, KeyObject, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
+import { AllowedHost, parseAllowHosts } from 'src/common/outbound-fetch';
 import { ConfigError, Environment, parseEnvironment } from 'src/config/environment';
 
 export type DatabaseConfig = { type: 'sqlite'; path: string } | { type: 'mysql'; url: string };
@@ -43,6 +44,9 @@ export class AppConfig {
     queuePrefix: string;
   };
   readonly trustProxy: boolean | number | string;
+  /** Fetches of user-supplied URLs (see src/common/outbound-fetch.ts). */
+  readonly outbound: { allowHosts: AllowedHost[]; timeoutMs: number };
+  readonly media: { maxBytes: number; dir: string };
 
   constructor(e: Environment) {
     this.env = e.NODE_ENV;
@@ -94,6 +98,15 @@ export class AppConfig {
       wechatBaseUrl: e.WECHAT_API_BASE_URL,
       queuePrefix: e.QUEUE_PREFIX,
     };
+    try {
+      this.outbound = {
+        allowHosts: parseAllowHosts(e.OUTBOUND_ALLOW_HOSTS),
+        timeoutMs: e.OUTBOUND_TIMEOUT_MS,
+      };
+    } catch (err) {
+      throw new ConfigError(`OUTBOUND_ALLOW_HOSTS: ${(err as Error).message}`);
+    }
+    this.media = { maxBytes: e.MEDIA_MAX_BYTES, dir: join(this.dataDir, 'media') };
     this.trustProxy =
       e.TRUST_PROXY === 'true'
         ? true

@@ -199,6 +199,35 @@ export class Environment {
   @Matches(/^[A-Za-z0-9_-]{1,32}$/, { message: 'must be 1-32 letters, digits, _ or -' })
   QUEUE_PREFIX = 'sanshen';
 
+  /**
+   * Hosts that user-supplied URLs (post images, covers) may reach although they resolve to a
+   * loopback, private or otherwise internal address: comma-separated `host[:port]`. Empty by
+   * default in every mode; tests name their local servers here.
+   */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(
+    /^\s*(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?\s*(,\s*(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?\s*)*$/,
+    {
+      message: 'must be comma-separated host or host:port entries',
+    },
+  )
+  OUTBOUND_ALLOW_HOSTS?: string;
+
+  /** How long one fetch of a user-supplied URL may take, redirects included. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(120000)
+  OUTBOUND_TIMEOUT_MS = 10000;
+
+  /** Largest image accepted, uploaded or imported from a URL, in bytes. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
+  @Max(100 * 1024 * 1024)
+  MEDIA_MAX_BYTES = 10 * 1024 * 1024;
+
   /** WeChat official-account API base (a local server speaking its protocol in tests). */
   @Transform(emptyToUndefined)
   @IsOptional()
@@ -219,6 +248,7 @@ const OPTIONAL_KEYS = [
   'SEED_DEMO_PASSWORD',
   'CORS_ORIGINS',
   'LOG_FORMAT',
+  'OUTBOUND_ALLOW_HOSTS',
 ];
 
 /** Validates the environment; throws a ConfigError whose message is one line naming the variable. */

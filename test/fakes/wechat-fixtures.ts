@@ -1,11 +1,18 @@
+import { createHash } from 'node:crypto';
 import type { Channel } from 'src/modules/channels/channel.entity';
+import { mediaRefOf } from 'src/modules/media/media.service';
 import {
   AdapterContext,
   AdapterError,
   AdapterResult,
+  MediaReader,
   PublishContent,
+  StoredImageBytes,
 } from 'src/modules/publishing/adapters/channel-adapter';
-import type { WechatMpAdapter } from 'src/modules/publishing/adapters/wechat/wechat-mp.adapter';
+import {
+  WechatMpAdapter,
+  WechatMpAdapterOptions,
+} from 'src/modules/publishing/adapters/wechat/wechat-mp.adapter';
 import { startWechatServer, WechatServer } from 'test/fakes/wechat-server';
 
 export interface WechatFixture {
@@ -23,7 +30,16 @@ export interface WechatFixture {
   failure(promise: Promise<unknown>): Promise<AdapterError>;
   /** The paths the server was called on, in order. */
   paths(): string[];
+  /** The stored images the adapter reads (in memory). */
+  readonly media: MediaReader;
+  /** Stores a fake image (JPEG, or PNG for a .png name) and answers its media URL. */
+  image(name: string, size?: number): string;
+  /** An adapter reading this fixture's stored images. */
+  adapter(options?: Partial<WechatMpAdapterOptions>): WechatMpAdapter;
 }
+
+const JPEG_MAGIC = Buffer.from([0xff, 0xd8, 0xff, 0xe0]);
+const PNG_MAGIC = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 /**
  * For the WeChat adapter's specs: starts a fake server before each test of the calling
@@ -31,6 +47,23 @@ export interface WechatFixture {
  */
 export function useWechatServer(): WechatFixture {
   let server: WechatServer | undefined;
+  const stored = new Map<string, StoredImageBytes>();
+  const media: MediaReader = {
+    imageFor(url) {
+      const ref = mediaRefOf(url);
+      return Promise.resolve(ref ? (stored.get(`${ref.sha256}.${ref.ext}`) ?? null) : null);
+    },
+  };
+  const image = (name: string, size = 0): string => {
+    const png = name.endsWith('.png');
+    const payload = size > 0 ? Buffer.alloc(size, 7) : Buffer.from(`fake image ${name}`);
+    const bytes = Buffer.concat([png ? PNG_MAGIC : JPEG_MAGIC, payload]);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const ext = png ? 'png' : 'jpg';
+    const filename = `${sha256}.${ext}`;
+    stored.set(filename, { bytes, mimeType: png ? 'image/png' : 'image/jpeg', filename, sha256 });
+    return `https://gateway.test/media/${filename}`;
+  };
 
   beforeEach(async () => {
     server = await startWechatServer();
@@ -86,7 +119,7 @@ export function useWechatServer(): WechatFixture {
         title: '我校隆重举行2025级新生开学典礼',
         summary: '九月一日上午，我校在体育馆隆重举行2025级新生开学典礼。',
         body: '<p>九月的校园，桂花飘香。</p>',
-        coverImageUrl: `${current().url}/img/cover.jpg`,
+        coverImageUrl: image('cover.jpg'),
         channel: { id: 'ch-wechat', name: '校团委公众号' },
         ...overrides,
       };
@@ -111,5 +144,8 @@ export function useWechatServer(): WechatFixture {
       throw new Error('expected an AdapterError');
     },
     paths: () => current().calls.map((c) => c.path),
+    media,
+    image,
+    adapter: (options = {}) => new WechatMpAdapter({ media, ...options }),
   };
 }

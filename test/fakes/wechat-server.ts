@@ -1,11 +1,13 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer, IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import sharp from 'sharp';
 
 /**
  * A local stand-in for api.weixin.qq.com speaking the documented official-account protocol
  * (stable_token, media/uploadimg, material/add_material, draft/add, freepublish/submit|get|
- * delete) with in-memory state, plus `GET /img/<name>` serving images to download.
+ * delete) with in-memory state, plus `GET /img/<name>` serving images to download (a small real
+ * JPEG, or PNG for a .png name, different for each name; `serveImage` replaces one).
  * Like WeChat it answers HTTP 200 with `{errcode, errmsg}` for refusals.
  */
 
@@ -34,7 +36,7 @@ export interface WechatCall {
   /** The parsed JSON body, if any. */
   json?: any;
   /** The multipart `media` part, if any. */
-  media?: { filename: string | null; contentType: string | null; bytes: number };
+  media?: { filename: string | null; contentType: string | null; bytes: number; sha256: string };
 }
 
 export interface FakeArticle {
@@ -90,13 +92,15 @@ export interface WechatServer {
   failNextHttp(path: string, status: number): void;
   /** The next call of `path` is answered only after `ms`. */
   delayNext(path: string, ms: number): void;
+  /** From now on `GET /img/<name>` answers these bytes (or redirects, given a `location`). */
+  serveImage(
+    name: string,
+    image: { bytes?: Buffer; contentType?: string; location?: string },
+  ): void;
   close(): Promise<void>;
 }
 
 export const FAKE_IMAGE_HOST = 'http://mmbiz.qpic.cn';
-
-const JPEG_MAGIC = Buffer.from([0xff, 0xd8, 0xff, 0xe0]);
-const PNG_MAGIC = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 export async function startWechatServer(opts: WechatServerOptions = {}): Promise<WechatServer> {
   const appId = opts.appId ?? 'wx0123456789abcdef';
@@ -116,6 +120,7 @@ export async function startWechatServer(opts: WechatServerOptions = {}): Promise
   const httpFailures = new Map<string, number[]>();
   const delays = new Map<string, number[]>();
   const expireOn = new Set<string>();
+  const served = new Map<string, { bytes?: Buffer; contentType?: string; location?: string }>();
   const timers = new Set<NodeJS.Timeout>();
   let counter = 0;
   const next = () => ++counter;
@@ -138,6 +143,7 @@ export async function startWechatServer(opts: WechatServerOptions = {}): Promise
       void queue(failures, normalise(path), { errcode, errmsg }),
     failNextHttp: (path, status) => void queue(httpFailures, normalise(path), status),
     delayNext: (path, ms) => void queue(delays, normalise(path), ms),
+    serveImage: (name, image) => void served.set(name, image),
     close: () =>
       new Promise<void>((resolve, reject) => {
         for (const timer of timers) clearTimeout(timer);
@@ -316,7 +322,7 @@ export async function startWechatServer(opts: WechatServerOptions = {}): Promise
       res.writeHead(status, { 'content-type': 'text/html' }).end('<html>upstream error</html>');
       return;
     }
-    if (call.path.startsWith('/img/')) return serveImage(call, res);
+    if (call.path.startsWith('/img/')) return serveImage(call, res, served);
     const injected = failures.get(call.path)?.shift();
     if (injected) return send(res, injected);
     if (expireOn.delete(call.path)) fake.expireTokens();
@@ -340,22 +346,38 @@ export async function startWechatServer(opts: WechatServerOptions = {}): Promise
   return fake;
 }
 
-function serveImage(call: WechatCall, res: ServerResponse): void {
+async function serveImage(
+  call: WechatCall,
+  res: ServerResponse,
+  served: Map<string, { bytes?: Buffer; contentType?: string; location?: string }>,
+): Promise<void> {
   const name = call.path.slice('/img/'.length);
+  const override = served.get(name);
+  if (override?.location) {
+    res.writeHead(302, { location: override.location }).end();
+    return;
+  }
   if (!name || name.startsWith('missing')) {
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
     return;
   }
   const png = name.endsWith('.png');
   const size = Number(call.query.bytes ?? 0);
-  const payload = size > 0 ? Buffer.alloc(size, 7) : Buffer.from(`fake image ${name}`);
-  const body = Buffer.concat([png ? PNG_MAGIC : JPEG_MAGIC, payload]);
+  const image = override?.bytes ?? (await realImage(name, png));
+  const body = size > 0 ? Buffer.concat([image, Buffer.alloc(size, 7)]) : image;
   res
     .writeHead(200, {
-      'content-type': png ? 'image/png' : 'image/jpeg',
+      'content-type': override?.contentType ?? (png ? 'image/png' : 'image/jpeg'),
       'content-length': body.length,
     })
     .end(body);
+}
+
+/** A small picture whose colour depends on the name, so each name has its own bytes. */
+export function realImage(name: string, png: boolean): Promise<Buffer> {
+  const [r, g, b] = createHash('sha256').update(name).digest();
+  const picture = sharp({ create: { width: 8, height: 8, channels: 3, background: { r, g, b } } });
+  return (png ? picture.png() : picture.jpeg()).toBuffer();
 }
 
 /** Just enough multipart parsing to find the `media` part, its filename, type and size. */
@@ -375,6 +397,9 @@ function mediaPart(body: Buffer, contentType: string): WechatCall['media'] {
         filename: /filename="([^"]*)"/i.exec(headers)?.[1] ?? null,
         contentType: /content-type:\s*([^\r\n;]+)/i.exec(headers)?.[1].trim() ?? null,
         bytes: part.length - headerEnd - 4,
+        sha256: createHash('sha256')
+          .update(part.subarray(headerEnd + 4))
+          .digest('hex'),
       };
     }
     start = end;

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from 'src/modules/audit/audit.module';
 import { ChannelsModule } from 'src/modules/channels/channels.module';
+import { MediaModule } from 'src/modules/media/media.module';
 import { Decision } from 'src/modules/posts/decision.entity';
 import { PostLifecycle } from 'src/modules/posts/post-lifecycle.service';
 import { Post, PostChannel, PostRevision } from 'src/modules/posts/post.entity';
@@ -14,6 +15,7 @@ import { UsersModule } from 'src/modules/users/users.module';
     TypeOrmModule.forFeature([Post, PostRevision, PostChannel, Decision]),
     AuditModule,
     ChannelsModule,
+    MediaModule,
     UsersModule,
   ],
   providers: [PostsService, PostLifecycle],

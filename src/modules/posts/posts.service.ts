@@ -13,6 +13,7 @@ import { Transactions } from 'src/database/transactions';
 import { AuditQueryService } from 'src/modules/audit/audit-query.service';
 import { AuditService } from 'src/modules/audit/audit.service';
 import { ChannelsService } from 'src/modules/channels/channels.service';
+import { MediaService } from 'src/modules/media/media.service';
 import { Decision } from 'src/modules/posts/decision.entity';
 import { CreatePostDto, ListPostsQuery, UpdatePostDto } from 'src/modules/posts/dto/post.dto';
 import { canSeePost } from 'src/modules/posts/post-access';
@@ -22,6 +23,7 @@ import { normaliseContent, NormalisedContent } from 'src/modules/posts/post-cont
 import { PostLifecycle } from 'src/modules/posts/post-lifecycle.service';
 import { Post, PostChannel, PostRevision } from 'src/modules/posts/post.entity';
 import { diffRevisions } from 'src/modules/posts/revision-diff';
+import { sanitizeBody } from 'src/modules/posts/sanitize';
 import { allowedActions, isEditable } from 'src/modules/posts/post-state-machine';
 import { UsersService } from 'src/modules/users/users.service';
 
@@ -65,15 +67,16 @@ export class PostsService {
     private readonly channels: ChannelsService,
     private readonly users: UsersService,
     private readonly lifecycle: PostLifecycle,
+    private readonly media: MediaService,
   ) {}
 
-  create(dto: CreatePostDto, user: AuthUser) {
+  async create(dto: CreatePostDto, user: AuthUser) {
     if (!hasRole(user, Role.EDITOR)) throw AppException.forbidden('Only editors write posts');
+    const images = await this.storedImages(dto.body, dto.coverImageUrl ?? null, user);
     const content = normaliseContent({
       title: dto.title,
       summary: dto.summary ?? null,
-      body: dto.body,
-      coverImageUrl: dto.coverImageUrl ?? null,
+      ...images,
       channelIds: dto.channelIds,
       publishAt: this.futureOrNull(dto.publishAt),
     });
@@ -116,28 +119,30 @@ export class PostsService {
   }
 
   /** A change of content: only the author, only in draft or returned, always a new revision. */
-  update(id: string, dto: UpdatePostDto, user: AuthUser) {
+  async update(id: string, dto: UpdatePostDto, user: AuthUser) {
+    // Images are fetched before the transaction (fetching is slow); the revision they were read
+    // against must still be the current one inside it.
+    const seen = await this.getWithRevision(id, user);
+    this.assertMayChange(seen.post, user);
+    const images = await this.storedImages(
+      dto.body ?? seen.rev!.body,
+      dto.coverImageUrl === undefined ? seen.rev!.coverImageUrl : dto.coverImageUrl,
+      user,
+    );
     return this.tx.run(async (m) => {
       const post = await this.visiblePost(m, id, user);
-      if (post.authorId !== user.id || !hasRole(user, Role.EDITOR)) {
-        throw AppException.forbidden('Only the author, as an editor, may change a post');
-      }
-      if (!isEditable(post.state)) {
+      this.assertMayChange(post, user);
+      if (post.currentRevisionId !== seen.post.currentRevisionId) {
         throw new AppException(
-          ErrorCode.INVALID_STATE,
-          `A post that is ${post.state} cannot be changed`,
-          {
-            state: post.state,
-            allowed: allowedActions(post.state),
-          },
+          ErrorCode.CONFLICT,
+          'The post changed while you edited it; reload and try again',
         );
       }
       const cur = await m.findOneByOrFail(PostRevision, { id: post.currentRevisionId! });
       const content = normaliseContent({
         title: dto.title ?? cur.title,
         summary: dto.summary === undefined ? cur.summary : dto.summary,
-        body: dto.body ?? cur.body,
-        coverImageUrl: dto.coverImageUrl === undefined ? cur.coverImageUrl : dto.coverImageUrl,
+        ...images,
         channelIds: dto.channelIds ?? cur.channelIds,
         publishAt: dto.publishAt === undefined ? cur.publishAt : this.futureOrNull(dto.publishAt),
       });
@@ -192,6 +197,37 @@ export class PostsService {
       });
       return post;
     });
+  }
+
+  private assertMayChange(post: Post, user: AuthUser): void {
+    if (post.authorId !== user.id || !hasRole(user, Role.EDITOR)) {
+      throw AppException.forbidden('Only the author, as an editor, may change a post');
+    }
+    if (!isEditable(post.state)) {
+      throw new AppException(
+        ErrorCode.INVALID_STATE,
+        `A post that is ${post.state} cannot be changed`,
+        {
+          state: post.state,
+          allowed: allowedActions(post.state),
+        },
+      );
+    }
+  }
+
+  /**
+   * The body (as the sanitiser leaves it, so only real `<img src>` count) and cover with every
+   * image stored by the media module and named by its digest: the content hash then covers the
+   * pictures. A URL that cannot be imported refuses the save (422, OUTBOUND_* codes).
+   */
+  private storedImages(body: string, coverImageUrl: string | null, user: AuthUser) {
+    return this.media.importImages(
+      {
+        body: sanitizeBody(body).normalize('NFC'),
+        coverImageUrl: coverImageUrl?.normalize('NFC').trim() || null,
+      },
+      user.id,
+    );
   }
 
   async list(q: ListPostsQuery, user: AuthUser): Promise<CursorPage<Record<string, unknown>>> {

@@ -27,6 +27,7 @@ export interface PublicationSummary {
   externalId: string | null;
   url: string | null;
   lastError: string | null;
+  lastErrorCode: string | null;
   publishedAt: Date | null;
 }
 
@@ -41,6 +42,7 @@ export function toPublicationSummary(p: Publication): PublicationSummary {
     externalId: p.externalId,
     url: p.url,
     lastError: p.lastError,
+    lastErrorCode: p.lastErrorCode ?? (p.lastError ? 'PUBLISH_FAILED' : null),
     publishedAt: p.publishedAt,
   };
 }
@@ -77,6 +79,7 @@ export class Outbox {
         adapterState: null,
         nextAttemptAt: due,
         lastError: null,
+        lastErrorCode: null,
         externalId: null,
         url: null,
         publishedAt: null,
@@ -113,6 +116,7 @@ export class Outbox {
             attempts: 0,
             nextAttemptAt: now,
             lastError: null,
+            lastErrorCode: null,
             updatedAt: now,
           });
       if (to !== 'cancelled' && to !== 'retracting') continue;

@@ -35,6 +35,10 @@ export class Publication {
   @Column({ type: 'text', nullable: true })
   lastError: string | null;
 
+  /** The stable code of `lastError` (publication-errors.ts): what an author is shown. */
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  lastErrorCode: string | null;
+
   @Column({ type: 'varchar', length: 255, nullable: true })
   externalId: string | null;
 

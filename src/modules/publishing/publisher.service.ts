@@ -21,6 +21,7 @@ import {
 import { backoffDelay } from 'src/modules/publishing/backoff';
 import { Publication, PublicationStatus } from 'src/modules/publishing/publication.entity';
 import { DUE_STATUSES, isDue } from 'src/modules/publishing/publication-state-machine';
+import { publicationErrorCode } from 'src/modules/publishing/publication-errors';
 import { MoveGuard, PublicationStore } from 'src/modules/publishing/publication-store';
 
 /** The result of one attempt, for the executor (BullMQ maps `retry` onto its own backoff). */
@@ -275,6 +276,7 @@ export class PublisherService {
       ...release(now),
       nextAttemptAt: null,
       lastError: null,
+      lastErrorCode: null,
       adapterState: null,
       ...(operation === 'publish'
         ? {
@@ -321,6 +323,7 @@ export class PublisherService {
       adapterState: { ...result.state, pending: true },
       externalId,
       lastError: null,
+      lastErrorCode: null,
     };
     if (!(await this.moveHeld(at, 'accept', patch, result))) return { kind: 'skipped' };
     if (!pub.adapterState?.pending) {
@@ -346,6 +349,7 @@ export class PublisherService {
       ...keptState(pub, err),
       nextAttemptAt: new Date(now.getTime() + delayMs),
       lastError: message,
+      lastErrorCode: publicationErrorCode(err),
     } as QueryDeepPartialEntity<Publication>;
     const to = await this.moveHeld(at, 'schedule_retry', patch);
     if (!to) return { kind: 'skipped' };
@@ -365,7 +369,13 @@ export class PublisherService {
     const { m, pub, operation, now } = at;
     const message = err.message.slice(0, 2000);
     // A permanent failure keeps no adapter state: a manual retry starts afresh.
-    const patch = { ...release(now), adapterState: null, nextAttemptAt: null, lastError: message };
+    const patch = {
+      ...release(now),
+      adapterState: null,
+      nextAttemptAt: null,
+      lastError: message,
+      lastErrorCode: publicationErrorCode(err),
+    };
     if (!(await this.moveHeld(at, 'fail', patch))) return { kind: 'skipped' };
     await this.audit.record(m, {
       ...eventBase(pub),

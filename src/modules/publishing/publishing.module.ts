@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from 'src/modules/audit/audit.module';
 import { ChannelsModule } from 'src/modules/channels/channels.module';
+import { MediaModule } from 'src/modules/media/media.module';
 import { PostsModule } from 'src/modules/posts/posts.module';
 import { AdapterRegistry } from 'src/modules/publishing/adapters/adapter-registry';
 import { ExecutorRef } from 'src/modules/publishing/executor';
@@ -19,7 +20,13 @@ import { SiteService } from 'src/modules/publishing/site.service';
  * worker roots import.
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([Publication]), AuditModule, ChannelsModule, PostsModule],
+  imports: [
+    TypeOrmModule.forFeature([Publication]),
+    AuditModule,
+    ChannelsModule,
+    MediaModule,
+    PostsModule,
+  ],
   providers: [
     AdapterRegistry,
     ExecutorRef,

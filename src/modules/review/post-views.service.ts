@@ -1,14 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import type { AuthUser } from 'src/common/auth-user';
+import { AuthUser, hasRole } from 'src/common/auth-user';
 import { ChannelsService } from 'src/modules/channels/channels.service';
 import type { Decision } from 'src/modules/posts/decision.entity';
 import type { Post, PostRevision } from 'src/modules/posts/post.entity';
 import { decide, isEditable, POST_ACTIONS } from 'src/modules/posts/post-state-machine';
 import { PostsService, toRevisionView } from 'src/modules/posts/posts.service';
 import { Outbox, PublicationSummary } from 'src/modules/publishing/outbox.service';
+import { publicationErrorMessage } from 'src/modules/publishing/publication-errors';
 import { latestScreening } from 'src/modules/screening/post-screening.entity';
+import { Role } from 'src/common/roles';
 import { UsersService } from 'src/modules/users/users.service';
 
 /** What a caller already holds, so a view after an act does not read it again. */
@@ -64,11 +66,29 @@ export class PostViews {
         contentHash: d.contentHash,
         createdAt: d.createdAt,
       })),
-      publications,
+      publications: publicationsFor(publications, user),
       screening,
       allowedActions: user ? actionsFor(post, user) : undefined,
     };
   }
+}
+
+/**
+ * Publications as this caller may see them: propaganda reviewers and auditors get the full error
+ * (URLs, upstream answers); everyone else, the author included, its code and a short message.
+ */
+export function publicationsFor(
+  publications: PublicationSummary[],
+  user: AuthUser | undefined,
+): PublicationSummary[] {
+  if (user && (hasRole(user, Role.PROPAGANDA_REVIEWER) || hasRole(user, Role.AUDITOR))) {
+    return publications;
+  }
+  return publications.map((p) =>
+    p.lastError === null && p.lastErrorCode === null
+      ? p
+      : { ...p, lastError: publicationErrorMessage(p.lastErrorCode) },
+  );
 }
 
 /** What this caller may do to this post now, as the state machine's guard answers it. */

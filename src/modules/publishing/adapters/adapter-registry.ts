@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from 'src/config/app-config';
 import type { Platform } from 'src/modules/channels/channel.entity';
+import { MediaService } from 'src/modules/media/media.service';
 import {
   AdapterError,
   AdapterResult,
@@ -28,11 +29,11 @@ class UnsupportedAdapter implements ChannelAdapter {
 export class AdapterRegistry {
   private readonly adapters: Map<Platform, ChannelAdapter>;
 
-  constructor(config: AppConfig) {
+  constructor(config: AppConfig, media: MediaService) {
     const list: ChannelAdapter[] = [
       new WebhookAdapter(),
       new WebsiteAdapter(config.publicBaseUrl),
-      new WechatMpAdapter({ baseUrl: config.publishing.wechatBaseUrl }),
+      new WechatMpAdapter({ baseUrl: config.publishing.wechatBaseUrl, media }),
       new UnsupportedAdapter('weibo'),
       new UnsupportedAdapter('douyin'),
     ];

@@ -54,10 +54,26 @@ export class AdapterError extends Error {
     readonly retryAfterMs?: number,
     /** State to keep for the next attempt (e.g. a token or an uploaded media id). */
     readonly state?: Record<string, unknown>,
+    /** A stable code for the failure (ErrorCode or a platform's), shown to authors in its place. */
+    readonly code?: string,
   ) {
     super(message);
     this.name = 'AdapterError';
   }
+}
+
+/** A stored image, as the publishers send it: the bytes an approved revision names by digest. */
+export interface StoredImageBytes {
+  bytes: Buffer;
+  mimeType: string;
+  filename: string;
+  sha256: string;
+}
+
+/** Where adapters get the images of a revision: stored bytes only, never a fetch of a URL. */
+export interface MediaReader {
+  /** The stored image a media URL names, or null when the URL names none. */
+  imageFor(url: string): Promise<StoredImageBytes | null>;
 }
 
 /** One platform. Each lives in its own file under adapters/ and registers in the registry. */

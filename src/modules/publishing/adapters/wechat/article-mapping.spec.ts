@@ -1,5 +1,4 @@
 import { AdapterContext, PublishContent } from 'src/modules/publishing/adapters/channel-adapter';
-import { WechatMpAdapter } from 'src/modules/publishing/adapters/wechat/wechat-mp.adapter';
 import { wechatLength } from 'src/modules/publishing/adapters/wechat/article-mapping';
 import { WechatServer } from 'test/fakes/wechat-server';
 import { useWechatServer } from 'test/fakes/wechat-fixtures';
@@ -13,19 +12,18 @@ describe('WeChat article mapping: limits and re-hosted images', () => {
     server = fx.server;
   });
 
-  it('re-hosts body images on WeChat and leaves images already there alone', async () => {
-    const photo = `${server.url}/img/photo.jpg`;
-    const chart = `${server.url}/img/chart.png?v=1&amp;w=2`;
+  it('re-hosts body images on WeChat from the stored bytes and leaves images already there alone', async () => {
+    const photo = fx.image('photo.jpg');
+    const chart = fx.image('chart.png');
     const wechatImage = 'http://mmbiz.qpic.cn/mmbiz_png/already-there/0?wx_fmt=png';
     const body =
-      `<p>典礼现场</p><img src="${photo}" alt="现场"><p>数据</p><img src='${chart}'>` +
-      `<img alt="again" src="${photo}"><img src="${wechatImage}">`;
+      `<p>典礼现场</p><img src="${photo}" alt="现场" /><p>数据</p><img src="${chart}" />` +
+      `<img alt="again" src="${photo}" /><img src="${wechatImage}" />`;
 
-    await new WechatMpAdapter().publish(content({ body }), ctx());
+    await fx.adapter().publish(content({ body }), ctx());
 
     expect(server.callsTo('media/uploadimg')).toHaveLength(2); // the repeated photo goes once
-    expect(server.callsTo('/img/photo.jpg')).toHaveLength(1);
-    expect(server.callsTo('/img/chart.png')[0].query).toEqual({ v: '1', w: '2' });
+    expect(server.calls.filter((c) => c.path.startsWith('/img/'))).toHaveLength(0);
     expect(server.callsTo('media/uploadimg').map((c) => c.media?.contentType)).toEqual([
       'image/jpeg',
       'image/png',
@@ -33,18 +31,41 @@ describe('WeChat article mapping: limits and re-hosted images', () => {
     const [photoUrl, chartUrl] = server.state.images.map((i) => i.url);
     const drafted: string = server.callsTo('draft/add')[0].json.articles[0].content;
     expect(drafted).toBe(
-      `<p>典礼现场</p><img src="${photoUrl}" alt="现场"><p>数据</p><img src='${chartUrl}'>` +
-        `<img alt="again" src="${photoUrl}"><img src="${wechatImage}">`,
+      `<p>典礼现场</p><img src="${photoUrl}" alt="现场" /><p>数据</p><img src="${chartUrl}" />` +
+        `<img alt="again" src="${photoUrl}" /><img src="${wechatImage}" />`,
     );
-    expect(drafted).not.toContain(server.url);
+    expect(drafted).not.toContain('gateway.test');
     expect(photoUrl).toMatch(/^http:\/\/mmbiz\.qpic\.cn\//);
   });
 
+  it('reads <img src> with the HTML parser: a URL smuggled into another attribute is text', async () => {
+    const photo = fx.image('photo.jpg');
+    const smuggled = `${server.url}/img/smuggled.jpg`;
+    const body = `<p><img alt="x src='${smuggled}'" src="${photo}" /></p><!-- <img src="${smuggled}"> -->`;
+
+    await fx.adapter().publish(content({ body }), ctx());
+
+    expect(server.callsTo('/img/smuggled.jpg')).toHaveLength(0);
+    expect(server.callsTo('media/uploadimg')).toHaveLength(1);
+    const drafted: string = server.callsTo('draft/add')[0].json.articles[0].content;
+    expect(drafted).toContain(`alt="x src='${smuggled}'"`);
+  });
+
+  it('refuses an image that is not a stored one, without fetching it', async () => {
+    const external = `${server.url}/img/external.jpg`;
+    const err = await failure(
+      fx.adapter().publish(content({ body: `<p><img src="${external}" /></p>` }), ctx()),
+    );
+    expect(err).toMatchObject({ retryable: false, code: 'MEDIA_NOT_IMPORTED' });
+    expect(server.callsTo('/img/external.jpg')).toHaveLength(0);
+    expect(server.callsTo('media/uploadimg')).toHaveLength(0);
+  });
+
   it('refuses a body image larger than WeChat accepts, before uploading it', async () => {
-    const body = `<img src="${server.url}/img/poster.jpg?bytes=1100000">`;
-    const err = await failure(new WechatMpAdapter().publish(content({ body }), ctx()));
+    const body = `<img src="${fx.image('poster.jpg', 1_100_000)}" />`;
+    const err = await failure(fx.adapter().publish(content({ body }), ctx()));
     expect(err.retryable).toBe(false);
-    expect(err.message).toMatch(/body image .*poster\.jpg.* larger than WeChat accepts \(1 MB\)/);
+    expect(err.message).toMatch(/body image .* larger than WeChat accepts \(1 MB\)/);
     expect(server.callsTo('media/uploadimg')).toHaveLength(0);
   });
 
@@ -71,7 +92,7 @@ describe('WeChat article mapping: limits and re-hosted images', () => {
     ],
   ])('refuses %s before calling WeChat', async (_, make, message) => {
     const [post, context] = make();
-    const err = await failure(new WechatMpAdapter().publish(post, context));
+    const err = await failure(fx.adapter().publish(post, context));
     expect(err.retryable).toBe(false);
     expect(err.message).toMatch(message);
     expect(server.calls).toHaveLength(0);
@@ -82,13 +103,13 @@ describe('WeChat article mapping: limits and re-hosted images', () => {
     expect(title.length).toBe(33);
     expect(wechatLength(title)).toBe(32);
 
-    const result = await new WechatMpAdapter().publish(content({ title }), ctx());
+    const result = await fx.adapter().publish(content({ title }), ctx());
     expect(result.kind).toBe('pending');
     expect(server.callsTo('draft/add')[0].json.articles[0].title).toBe(title);
   });
 
   it('sends the author and the original-article link from the channel config', async () => {
-    await new WechatMpAdapter().publish(
+    await fx.adapter().publish(
       content(),
       ctx({
         config: { author: '校团委', contentSourceUrl: 'https://news.example.edu.cn/p/{postId}' },

@@ -1,5 +1,12 @@
-import { AdapterError, PublishContent } from 'src/modules/publishing/adapters/channel-adapter';
+import { ErrorCode } from 'src/common/error-code';
+import { imageSources, replaceImageSources } from 'src/common/html-text';
 import {
+  AdapterError,
+  MediaReader,
+  PublishContent,
+} from 'src/modules/publishing/adapters/channel-adapter';
+import {
+  DownloadedImage,
   WechatSession,
   mediaForm,
   nonEmptyString,
@@ -55,7 +62,7 @@ export interface ArticleFields {
 /** The article's own fields, checked against WeChat's limits before anything is sent. */
 export function articleFields(content: PublishContent, settings: ArticleSettings): ArticleFields {
   const title = content.title.trim();
-  if (!title) throw new AdapterError('WeChat requires an article title', false);
+  if (!title) throw contentLimit('WeChat requires an article title');
   limit('title', title, WECHAT_LIMITS.titleChars);
   const digest = content.summary?.trim() || null;
   if (digest) limit('digest (summary)', digest, WECHAT_LIMITS.digestChars);
@@ -64,10 +71,7 @@ export function articleFields(content: PublishContent, settings: ArticleSettings
   }
   const sourceUrl = settings.contentSourceUrl?.split('{postId}').join(content.postId) ?? null;
   if (sourceUrl && Buffer.byteLength(sourceUrl) > WECHAT_LIMITS.sourceUrlBytes) {
-    throw new AdapterError(
-      `WeChat limits content_source_url to ${WECHAT_LIMITS.sourceUrlBytes} bytes`,
-      false,
-    );
+    throw contentLimit(`WeChat limits content_source_url to ${WECHAT_LIMITS.sourceUrlBytes} bytes`);
   }
   checkContent(content.body, '');
   return {
@@ -92,62 +96,122 @@ export function draftArticle(fields: ArticleFields, html: string, thumbMediaId: 
 function limit(field: string, value: string, max: number): void {
   const length = wechatLength(value);
   if (length > max) {
-    throw new AdapterError(
-      `WeChat limits the ${field} to ${max} characters; this one has ${length}`,
-      false,
-    );
+    throw contentLimit(`WeChat limits the ${field} to ${max} characters; this one has ${length}`);
   }
 }
 
 export function checkContent(html: string, when: string): void {
   const length = wechatLength(html);
   if (length >= WECHAT_LIMITS.contentChars) {
-    throw new AdapterError(
+    throw contentLimit(
       `WeChat requires the content (HTML included) to be under ` +
         `${WECHAT_LIMITS.contentChars} characters; this one has ${length}${when}`,
-      false,
     );
   }
   if (Buffer.byteLength(html) >= WECHAT_LIMITS.contentBytes) {
-    throw new AdapterError(`WeChat requires the content to be under 1 MB${when}`, false);
+    throw contentLimit(`WeChat requires the content to be under 1 MB${when}`);
   }
 }
 
+/** A refusal for content over the platform's limits: the author must change the post. */
+function contentLimit(message: string): AdapterError {
+  return new AdapterError(message, false, undefined, undefined, 'CONTENT_LIMIT');
+}
+
+/**
+ * The stored bytes of an image the revision names: what was approved, image for image. An image
+ * URL that names no stored image (a revision saved before images were imported) is refused
+ * rather than fetched.
+ */
+async function storedImage(
+  media: MediaReader,
+  url: string,
+  maxBytes: number,
+  what: string,
+  types: readonly string[],
+): Promise<DownloadedImage> {
+  const image = await media.imageFor(url);
+  if (!image) {
+    throw new AdapterError(
+      `The ${what} ${shorten(url)} is not an image stored by the gateway; edit and save the post ` +
+        'again to import it',
+      false,
+      undefined,
+      undefined,
+      ErrorCode.MEDIA_NOT_IMPORTED,
+    );
+  }
+  if (!types.includes(image.mimeType)) {
+    throw new AdapterError(
+      `WeChat does not accept the ${what} ${image.filename} (${image.mimeType}) here`,
+      false,
+      undefined,
+      undefined,
+      ErrorCode.OUTBOUND_BAD_TYPE,
+    );
+  }
+  if (image.bytes.length > maxBytes) {
+    throw new AdapterError(
+      `The ${what} ${image.filename} is larger than WeChat accepts (${maxBytes / 1024 / 1024} MB)`,
+      false,
+      undefined,
+      undefined,
+      ErrorCode.OUTBOUND_TOO_LARGE,
+    );
+  }
+  return { bytes: new Uint8Array(image.bytes), type: image.mimeType, filename: image.filename };
+}
+
 /** Uploads the cover as permanent material; its media_id is the article's thumb_media_id. */
-export async function uploadCover(api: WechatSession, coverUrl: string): Promise<string> {
-  const image = await api.download(coverUrl, WECHAT_LIMITS.coverImageBytes, 'cover image');
+export async function uploadCover(
+  api: WechatSession,
+  media: MediaReader,
+  coverUrl: string,
+): Promise<string> {
+  const image = await storedImage(
+    media,
+    coverUrl,
+    WECHAT_LIMITS.coverImageBytes,
+    'cover image',
+    COVER_TYPES,
+  );
   const reply = await api.call('material/add_material', () => mediaForm(image), {
     type: 'image',
   });
   return requireId(reply, 'media_id', 'material/add_material');
 }
 
+/** add_material type=image: bmp/png/jpeg/jpg/gif; uploadimg: jpg/png only. */
+const COVER_TYPES = ['image/png', 'image/jpeg', 'image/gif'];
+const BODY_TYPES = ['image/png', 'image/jpeg'];
+
 /**
  * WeChat drops images hosted elsewhere, so each one is uploaded and its src replaced.
- * `rehosted` (original URL → mmbiz URL) is filled as uploads succeed, so a retry skips them.
+ * `rehosted` (stored image URL → mmbiz URL) is filled as uploads succeed, so a retry skips them.
+ * The `<img src>` are read by the HTML parser, as the reviewer's browser reads them.
  */
 export async function rehostImages(
   api: WechatSession,
+  media: MediaReader,
   html: string,
   rehosted: Record<string, string>,
 ): Promise<string> {
-  for (const match of html.matchAll(IMG_SRC)) {
-    const src = decodeEntities(match[3]);
+  for (const src of imageSources(html)) {
     if (!needsRehosting(src) || rehosted[src]) continue;
-    const image = await api.download(src, WECHAT_LIMITS.bodyImageBytes, 'body image');
+    const image = await storedImage(
+      media,
+      src,
+      WECHAT_LIMITS.bodyImageBytes,
+      'body image',
+      BODY_TYPES,
+    );
     const reply = await api.call('media/uploadimg', () => mediaForm(image));
     const url = nonEmptyString(reply.url);
     if (!url) throw new AdapterError('WeChat media/uploadimg answered without a url', true);
     rehosted[src] = url;
   }
-  return html.replace(IMG_SRC, (whole, before: string, quote: string, raw: string) => {
-    const url = rehosted[decodeEntities(raw)];
-    return url ? `${before}${quote}${encodeAttribute(url)}${quote}` : whole;
-  });
+  return replaceImageSources(html, (src) => rehosted[src]);
 }
-
-/** `<img ... src="...">`: groups 1 everything before the value, 2 the quote, 3 the raw value. */
-const IMG_SRC = /(<img\b[^>]*?\ssrc\s*=\s*)(["'])(.*?)\2/gi;
 
 function needsRehosting(src: string): boolean {
   try {
@@ -160,20 +224,6 @@ function needsRehosting(src: string): boolean {
   }
 }
 
-function decodeEntities(value: string): string {
-  return value.replace(/&(#x[0-9a-f]+|#\d+|amp|quot|apos|lt|gt);/gi, (_, entity: string) => {
-    const name = entity.toLowerCase();
-    if (name.startsWith('#x')) return String.fromCodePoint(parseInt(name.slice(2), 16));
-    if (name.startsWith('#')) return String.fromCodePoint(parseInt(name.slice(1), 10));
-    return { amp: '&', quot: '"', apos: "'", lt: '<', gt: '>' }[name] ?? _;
-  });
-}
-
-function encodeAttribute(value: string): string {
-  return value
-    .replace(/&/g, '&amp;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&#39;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;');
+function shorten(url: string): string {
+  return url.length > 200 ? `${url.slice(0, 197)}...` : url;
 }

@@ -1,4 +1,3 @@
-import { WechatMpAdapter } from 'src/modules/publishing/adapters/wechat/wechat-mp.adapter';
 import { WechatServer } from 'test/fakes/wechat-server';
 import { useWechatServer } from 'test/fakes/wechat-fixtures';
 
@@ -12,7 +11,7 @@ describe('WeChat access tokens (stable_token), cached per account', () => {
   });
 
   it('reuses the access token across publishes', async () => {
-    const adapter = new WechatMpAdapter();
+    const adapter = fx.adapter();
     await adapter.publish(content(), ctx());
     await adapter.publish(content({ publicationId: 'pub-2' }), ctx());
 
@@ -25,7 +24,7 @@ describe('WeChat access tokens (stable_token), cached per account', () => {
 
   it('asks for a token again within five minutes of its expiry', async () => {
     let now = 1_000_000;
-    const adapter = new WechatMpAdapter({ now: () => now });
+    const adapter = fx.adapter({ now: () => now });
     await adapter.publish(content(), ctx());
 
     now += (7200 - 301) * 1000;
@@ -38,7 +37,7 @@ describe('WeChat access tokens (stable_token), cached per account', () => {
   });
 
   it('gets a fresh token when it expires mid-flow and finishes the publication', async () => {
-    const adapter = new WechatMpAdapter();
+    const adapter = fx.adapter();
     server.expireTokensOn('draft/add');
 
     const { done } = await publishToDone(adapter, content(), ctx());
@@ -55,7 +54,7 @@ describe('WeChat access tokens (stable_token), cached per account', () => {
   it('forces a refresh only when WeChat hands back the token it just refused', async () => {
     server.failNext('draft/add', 40014, 'invalid access_token');
 
-    const result = await new WechatMpAdapter().publish(content(), ctx());
+    const result = await fx.adapter().publish(content(), ctx());
 
     expect(result.kind).toBe('pending');
     expect(server.callsTo('stable_token').map((c) => c.json.force_refresh)).toEqual([

@@ -1,5 +1,4 @@
 import { AdapterContext, PublishContent } from 'src/modules/publishing/adapters/channel-adapter';
-import { WechatMpAdapter } from 'src/modules/publishing/adapters/wechat/wechat-mp.adapter';
 import { WechatServer } from 'test/fakes/wechat-server';
 import { useWechatServer } from 'test/fakes/wechat-fixtures';
 
@@ -13,7 +12,7 @@ describe('WechatMpAdapter against a fake WeChat server', () => {
   });
 
   it('uploads the cover, drafts, submits and polls until the article url is known', async () => {
-    const adapter = new WechatMpAdapter();
+    const adapter = fx.adapter();
     const post = content();
 
     const { first, done, polls } = await publishToDone(adapter, post, ctx());
@@ -31,7 +30,6 @@ describe('WechatMpAdapter against a fake WeChat server', () => {
     expect(polls).toBe(2); // publish_status 1 once, then 0
 
     expect(paths()).toEqual([
-      '/img/cover.jpg',
       '/cgi-bin/stable_token',
       '/cgi-bin/material/add_material',
       '/cgi-bin/draft/add',
@@ -47,7 +45,14 @@ describe('WechatMpAdapter against a fake WeChat server', () => {
     });
     const [cover] = server.callsTo('material/add_material');
     expect(cover.query.type).toBe('image');
-    expect(cover.media).toEqual({ filename: 'cover.jpg', contentType: 'image/jpeg', bytes: 24 });
+    const coverFile = post.coverImageUrl!.split('/').pop()!;
+    // The bytes sent are the stored ones the URL names by digest.
+    expect(cover.media).toEqual({
+      filename: coverFile,
+      contentType: 'image/jpeg',
+      bytes: 24,
+      sha256: coverFile.replace(/\.jpg$/, ''),
+    });
     const [thumbMediaId] = [...server.state.materials.keys()];
     expect(server.callsTo('draft/add')[0].json).toEqual({
       articles: [
@@ -66,20 +71,18 @@ describe('WechatMpAdapter against a fake WeChat server', () => {
   });
 
   it('polls again after 2 seconds unless the channel says otherwise', async () => {
-    const result = await new WechatMpAdapter().publish(
-      content(),
-      ctx({ config: { pollAfterMs: undefined } }),
-    );
+    const result = await fx
+      .adapter()
+      .publish(content(), ctx({ config: { pollAfterMs: undefined } }));
     expect(result).toMatchObject({ kind: 'pending', pollAfterMs: 2000 });
   });
 
-  it('fails permanently when the cover cannot be found', async () => {
-    const cover = `${server.url}/img/missing-cover.jpg`;
-    const err = await failure(
-      new WechatMpAdapter().publish(content({ coverImageUrl: cover }), ctx()),
-    );
-    expect(err.retryable).toBe(false);
-    expect(err.message).toBe(`Could not download the cover image ${cover}: HTTP 404`);
+  it('fails permanently, fetching nothing, when the cover is not a stored image', async () => {
+    const cover = `${server.url}/img/cover.jpg`;
+    const err = await failure(fx.adapter().publish(content({ coverImageUrl: cover }), ctx()));
+    expect(err).toMatchObject({ retryable: false, code: 'MEDIA_NOT_IMPORTED' });
+    expect(err.message).toMatch(/cover image .* is not an image stored by the gateway/);
+    expect(server.calls).toHaveLength(0);
   });
 
   it.each([
@@ -88,14 +91,14 @@ describe('WechatMpAdapter against a fake WeChat server', () => {
     [4, /platform review rejected the article/],
   ] as const)('fails permanently with the reason on publish_status %i', async (status, reason) => {
     server.publishOutcome = { pendingPolls: 0, status, failIdx: [1] };
-    const err = await failure(publishToDone(new WechatMpAdapter(), content(), ctx()));
+    const err = await failure(publishToDone(fx.adapter(), content(), ctx()));
     expect(err.retryable).toBe(false);
     expect(err.message).toMatch(reason);
     expect(err.message).toContain(`(publish_status ${status}, failed article index 1)`);
   });
 
   it('keeps the draft after a rate limit so the retry only submits it', async () => {
-    const adapter = new WechatMpAdapter();
+    const adapter = fx.adapter();
     server.failNext('freepublish/submit', 45009, 'reach max api daily quota limit');
     const err = await failure(adapter.publish(content(), ctx()));
     expect(err.state).toEqual({
@@ -114,7 +117,7 @@ describe('WechatMpAdapter against a fake WeChat server', () => {
   });
 
   it('treats HTTP 5xx as retryable and resumes from the uploaded cover', async () => {
-    const adapter = new WechatMpAdapter();
+    const adapter = fx.adapter();
     server.failNextHttp('draft/add', 502);
     const err = await failure(adapter.publish(content(), ctx()));
     expect(err).toMatchObject({ retryable: true, message: 'WeChat draft/add answered HTTP 502' });
@@ -126,7 +129,7 @@ describe('WechatMpAdapter against a fake WeChat server', () => {
   });
 
   it('does not reuse uploads kept for another revision', async () => {
-    const adapter = new WechatMpAdapter();
+    const adapter = fx.adapter();
     server.failNextHttp('draft/add', 503);
     const err = await failure(adapter.publish(content(), ctx()));
 
@@ -147,14 +150,14 @@ describe('WechatMpAdapter against a fake WeChat server', () => {
     ],
   ])('refuses %s before calling WeChat', async (_, make, message) => {
     const [post, context] = make();
-    const err = await failure(new WechatMpAdapter().publish(post, context));
+    const err = await failure(fx.adapter().publish(post, context));
     expect(err.retryable).toBe(false);
     expect(err.message).toMatch(message);
     expect(server.calls).toHaveLength(0);
   });
 
   it('retracts the published article by the article_id in its state', async () => {
-    const adapter = new WechatMpAdapter();
+    const adapter = fx.adapter();
     const { done } = await publishToDone(adapter, content(), ctx());
     const articleId = done.externalId!;
 
@@ -170,7 +173,7 @@ describe('WechatMpAdapter against a fake WeChat server', () => {
   });
 
   it('finds the article to retract from a publish_id when no article_id was kept', async () => {
-    const adapter = new WechatMpAdapter();
+    const adapter = fx.adapter();
     const { first, done } = await publishToDone(adapter, content(), ctx());
     const state = first.kind === 'pending' ? first.state : {};
 
@@ -179,7 +182,7 @@ describe('WechatMpAdapter against a fake WeChat server', () => {
   });
 
   it('refuses to retract without an article to delete', async () => {
-    const err = await failure(new WechatMpAdapter().retract(content(), ctx({ state: null })));
+    const err = await failure(fx.adapter().retract(content(), ctx({ state: null })));
     expect(err.retryable).toBe(false);
     expect(err.message).toMatch(/needs the published article_id/);
     expect(server.calls).toHaveLength(0);

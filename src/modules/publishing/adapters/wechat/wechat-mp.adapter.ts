@@ -4,6 +4,7 @@ import {
   AdapterError,
   AdapterResult,
   ChannelAdapter,
+  MediaReader,
   Operation,
   PublishContent,
 } from 'src/modules/publishing/adapters/channel-adapter';
@@ -45,6 +46,8 @@ export interface WechatMpAdapterOptions {
   baseUrl?: string;
   /** Clock for the token cache, in milliseconds. */
   now?: () => number;
+  /** The stored images the revision names (the only images it uploads). */
+  media: MediaReader;
 }
 
 interface WechatChannelConfig extends ArticleSettings {
@@ -84,10 +87,12 @@ export class WechatMpAdapter implements ChannelAdapter {
   readonly platform = 'wechat_mp' as const;
   private readonly baseUrl: string;
   private readonly tokens: TokenCache;
+  private readonly media: MediaReader;
 
-  constructor(options: WechatMpAdapterOptions = {}) {
+  constructor(options: WechatMpAdapterOptions) {
     this.baseUrl = trimSlash(options.baseUrl ?? WECHAT_DEFAULT_BASE_URL);
     this.tokens = new TokenCache(options.now ?? Date.now);
+    this.media = options.media;
   }
 
   async publish(content: PublishContent, ctx: AdapterContext): Promise<AdapterResult> {
@@ -98,15 +103,18 @@ export class WechatMpAdapter implements ChannelAdapter {
       throw new AdapterError(
         'WeChat requires a cover image for a news article: add a cover image to the post',
         false,
+        undefined,
+        undefined,
+        'COVER_REQUIRED',
       );
     }
     const api = this.session(config, credentials, ctx.signal);
     const progress = resumableProgress(ctx.state, content.contentHash);
     try {
       if (!progress.mediaId) {
-        progress.thumbMediaId ??= await uploadCover(api, content.coverImageUrl);
+        progress.thumbMediaId ??= await uploadCover(api, this.media, content.coverImageUrl);
         const thumbMediaId = progress.thumbMediaId;
-        const html = await rehostImages(api, content.body, (progress.images ??= {}));
+        const html = await rehostImages(api, this.media, content.body, (progress.images ??= {}));
         checkContent(html, ' after re-hosting its images');
         const draft = await api.call('draft/add', () =>
           json({ articles: [draftArticle(article, html, thumbMediaId)] }),
@@ -125,7 +133,7 @@ export class WechatMpAdapter implements ChannelAdapter {
     } catch (err) {
       // Only a retry may reuse what was uploaded; a permanent failure starts afresh if retried.
       if (err instanceof AdapterError && err.retryable && err.state === undefined) {
-        throw new AdapterError(err.message, true, err.retryAfterMs, { ...progress });
+        throw new AdapterError(err.message, true, err.retryAfterMs, { ...progress }, err.code);
       }
       throw err;
     }
@@ -172,6 +180,9 @@ export class WechatMpAdapter implements ChannelAdapter {
       `WeChat did not publish the article: ${reason} (publish_status ${String(status)}` +
         `${failedIndexes(reply)})`,
       false,
+      undefined,
+      undefined,
+      'PLATFORM_REJECTED',
     );
   }
 

@@ -1,4 +1,3 @@
-import { WechatMpAdapter } from 'src/modules/publishing/adapters/wechat/wechat-mp.adapter';
 import { startWechatServer, WechatServer } from 'test/fakes/wechat-server';
 import { useWechatServer } from 'test/fakes/wechat-fixtures';
 
@@ -22,7 +21,7 @@ describe('WeChat API calls: errcodes, transport failures, secrets', () => {
     [61000, false, undefined],
   ])('maps errcode %i to retryable=%s', async (errcode, retryable, retryAfterMs) => {
     server.failNext('freepublish/submit', errcode, `reason for ${errcode}`);
-    const err = await failure(new WechatMpAdapter().publish(content(), ctx()));
+    const err = await failure(fx.adapter().publish(content(), ctx()));
     expect(err.retryable).toBe(retryable);
     expect(err.retryAfterMs).toBe(retryAfterMs);
     expect(err.message).toMatch(
@@ -32,7 +31,7 @@ describe('WeChat API calls: errcodes, transport failures, secrets', () => {
 
   it('names a refused media_id on draft/add as a permanent failure', async () => {
     server.failNext('draft/add', 40007, 'invalid media_id hint: [xyz]');
-    const err = await failure(new WechatMpAdapter().publish(content(), ctx()));
+    const err = await failure(fx.adapter().publish(content(), ctx()));
     expect(err).toMatchObject({ retryable: false, state: undefined });
     expect(err.message).toBe(
       'WeChat draft/add refused: errcode 40007 (invalid media_id): invalid media_id hint: [xyz]',
@@ -42,7 +41,7 @@ describe('WeChat API calls: errcodes, transport failures, secrets', () => {
   it('treats a timeout as retryable', async () => {
     server.delayNext('draft/add', 2000);
     const err = await failure(
-      new WechatMpAdapter().publish(content(), ctx({ signal: AbortSignal.timeout(200) })),
+      fx.adapter().publish(content(), ctx({ signal: AbortSignal.timeout(200) })),
     );
     expect(err).toMatchObject({ retryable: true, message: 'Timed out calling WeChat draft/add' });
   });
@@ -51,10 +50,7 @@ describe('WeChat API calls: errcodes, transport failures, secrets', () => {
     it('when WeChat refuses the credentials', async () => {
       const appSecret = 'wrong-secret-9f8e7d6c5b4a';
       const err = await failure(
-        new WechatMpAdapter().publish(
-          content(),
-          ctx({ credentials: { appId: server.appId, appSecret } }),
-        ),
+        fx.adapter().publish(content(), ctx({ credentials: { appId: server.appId, appSecret } })),
       );
       expect(err.retryable).toBe(false);
       expect(err.message).toMatch(
@@ -64,7 +60,7 @@ describe('WeChat API calls: errcodes, transport failures, secrets', () => {
     });
 
     it('when an errmsg echoes them back', async () => {
-      const adapter = new WechatMpAdapter();
+      const adapter = fx.adapter();
       await adapter.publish(content(), ctx());
       const token = server.state.currentToken!;
       server.failNext(
@@ -82,7 +78,7 @@ describe('WeChat API calls: errcodes, transport failures, secrets', () => {
 
     it('when the network fails on a call that carries the token', async () => {
       const other = await startWechatServer({ publishOutcome: { pendingPolls: 5 } });
-      const adapter = new WechatMpAdapter();
+      const adapter = fx.adapter();
       const context = ctx({ config: { baseUrl: other.url } });
       const first = await adapter.publish(content(), context);
       const token = other.state.currentToken!;

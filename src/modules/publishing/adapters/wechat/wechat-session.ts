@@ -66,38 +66,6 @@ export class WechatSession {
     return reply;
   }
 
-  async download(url: string, maxBytes: number, what: string): Promise<DownloadedImage> {
-    const shown = shorten(url);
-    let res: Response;
-    try {
-      res = await fetch(url, { signal: this.signal, redirect: 'follow' });
-    } catch (err) {
-      throw this.transportError(`downloading the ${what} ${shown}`, err);
-    }
-    if (!res.ok) {
-      throw new AdapterError(
-        `Could not download the ${what} ${shown}: HTTP ${res.status}`,
-        retryableStatus(res.status),
-      );
-    }
-    const tooBig = () =>
-      new AdapterError(
-        `The ${what} ${shown} is larger than WeChat accepts (${maxBytes / 1024 / 1024} MB)`,
-        false,
-      );
-    if (Number(res.headers.get('content-length') ?? 0) > maxBytes) throw tooBig();
-    let bytes: Uint8Array<ArrayBuffer>;
-    try {
-      bytes = new Uint8Array(await res.arrayBuffer());
-    } catch (err) {
-      throw this.transportError(`downloading the ${what} ${shown}`, err);
-    }
-    if (bytes.byteLength === 0) throw new AdapterError(`The ${what} ${shown} is empty`, false);
-    if (bytes.byteLength > maxBytes) throw tooBig();
-    const type = (res.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
-    return { bytes, type: type || typeFromName(url), filename: filenameFor(url, type) };
-  }
-
   private async token(rejected?: string): Promise<string> {
     const key = `${this.base} ${this.credentials.appId}`;
     const token = await this.tokens.get(key, (force) => this.fetchToken(force), rejected);
@@ -173,7 +141,7 @@ export class WechatSession {
     if (code === SYSTEM_BUSY) return new AdapterError(message, true);
     // A fresh token was refused too: likely a race with another process's refresh.
     if (TOKEN_ERRCODES.has(code) && name !== 'stable_token') return new AdapterError(message, true);
-    return new AdapterError(message, false);
+    return new AdapterError(message, false, undefined, undefined, 'PLATFORM_REJECTED');
   }
 
   private transportError(doing: string, err: unknown): AdapterError {
@@ -197,6 +165,9 @@ export function credentialsOf(ctx: AdapterContext): Credentials {
     throw new AdapterError(
       'WeChat channel credentials are missing: set appId and appSecret on the channel',
       false,
+      undefined,
+      undefined,
+      'CHANNEL_MISCONFIGURED',
     );
   }
   return { appId, appSecret };
@@ -244,24 +215,4 @@ function describeError(err: unknown): string {
   const detail =
     cause instanceof Error ? ((cause as { code?: string }).code ?? cause.message) : undefined;
   return detail ? `${err.message} (${detail})` : err.message;
-}
-
-function typeFromName(url: string): string {
-  return /\.png(?:$|[?#])/i.test(url) ? 'image/png' : 'image/jpeg';
-}
-
-function filenameFor(url: string, type: string): string {
-  let base = 'image';
-  try {
-    base = decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '') || base;
-  } catch {
-    // keep the default
-  }
-  base = base.replace(/[^\w.-]/g, '_').slice(-80);
-  if (/\.(jpe?g|png|gif|bmp)$/i.test(base)) return base;
-  return `${base}${type === 'image/png' ? '.png' : '.jpg'}`;
-}
-
-function shorten(url: string): string {
-  return url.length > 200 ? `${url.slice(0, 197)}...` : url;
 }
