@@ -77,16 +77,7 @@ import {
 } from './support/mysql';
 import { cpuSnapshot, CpuSnapshot } from './support/process';
 import { obliterateQueues, redisVersion } from './support/redis';
-import {
-  intEnv,
-  listEnv,
-  numberEnv,
-  per,
-  perSecond,
-  round,
-  sleep,
-  summarize,
-} from './support/stats';
+import { intEnv, listEnv, numberEnv, per, perSecond, round, summarize } from './support/stats';
 
 // ---------------------------------------------------------------- configuration
 

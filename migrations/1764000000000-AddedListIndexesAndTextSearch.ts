@@ -1,5 +1,4 @@
 import { MigrationInterface, QueryRunner, TableIndex } from 'typeorm';
-import { indexPostTexts } from 'src/modules/posts/post-search';
 
 /** [table, index name, columns]: each ends in the list's sort key, so a page is an index walk. */
 const ADDED: [string, string, string[]][] = [
@@ -66,13 +65,13 @@ export class AddedListIndexesAndTextSearch1764000000000 implements MigrationInte
 
     for (let lastId = ''; ;) {
       const rows = (await q.query(
-        `SELECT p.id AS postId, r.title AS title, r.summary AS summary
+        `SELECT p.id AS postId, p.createdAt AS createdAt, r.title AS title, r.summary AS summary
          FROM posts p INNER JOIN post_revisions r ON r.id = p.currentRevisionId
          WHERE p.id > ? ORDER BY p.id LIMIT ${BACKFILL_BATCH}`,
         [lastId],
-      )) as { postId: string; title: string; summary: string | null }[];
+      )) as { postId: string; createdAt: unknown; title: string; summary: string | null }[];
       if (!rows.length) break;
-      await indexPostTexts(q.manager, rows);
+      await backfill(q, rows);
       lastId = rows[rows.length - 1].postId;
     }
   }
@@ -84,5 +83,54 @@ export class AddedListIndexesAndTextSearch1764000000000 implements MigrationInte
       await q.createIndex(table, new TableIndex({ name, columnNames }));
     }
     for (const [table, name] of ADDED) await q.dropIndex(table, name);
+  }
+}
+
+/*
+ * The index rows as this migration defines them, frozen here (a migration must not follow
+ * later changes of the feature code): lowered text, every character and adjacent pair.
+ */
+const fold = (s: string) => s.toLowerCase();
+
+function grams(text: string): string[] {
+  const cps = Array.from(fold(text));
+  const out = new Set<string>(cps);
+  for (let i = 0; i + 1 < cps.length; i++) out.add(cps[i] + cps[i + 1]);
+  return [...out];
+}
+
+async function backfill(
+  q: QueryRunner,
+  rows: { postId: string; createdAt: unknown; title: string; summary: string | null }[],
+): Promise<void> {
+  const docs = rows.map((r) => [
+    r.postId,
+    fold(r.title),
+    r.summary === null ? null : fold(r.summary),
+  ]);
+  await insertMany(q, 'post_search_docs', ['postId', 'title', 'summary'], docs);
+  const gramRows = rows.flatMap((r) =>
+    [...new Set([...grams(r.title), ...(r.summary ? grams(r.summary) : [])])].map((g) => [
+      g,
+      r.createdAt,
+      r.postId,
+    ]),
+  );
+  await insertMany(q, 'post_search_grams', ['gram', 'createdAt', 'postId'], gramRows);
+}
+
+async function insertMany(
+  q: QueryRunner,
+  table: string,
+  columns: string[],
+  rows: unknown[][],
+): Promise<void> {
+  const tuple = `(${columns.map(() => '?').join(', ')})`;
+  for (let i = 0; i < rows.length; i += 300) {
+    const chunk = rows.slice(i, i + 300);
+    await q.query(
+      `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${chunk.map(() => tuple).join(', ')}`,
+      chunk.flat(),
+    );
   }
 }

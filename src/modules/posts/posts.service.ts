@@ -2,7 +2,6 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource, EntityManager, In } from 'typeorm';
-import { likeContains } from 'src/common/like';
 import { AppException } from 'src/common/app.exception';
 import { AuthUser, hasRole } from 'src/common/auth-user';
 import { ErrorCode } from 'src/common/error-code';
