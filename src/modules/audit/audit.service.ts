@@ -86,7 +86,10 @@ export class AuditService {
     event.userAgent = ctx?.userAgent ?? null;
     event.prevHash = head.headHash;
     event.hash = chainHash(event.prevHash, event);
-    await manager.query(INSERT_EVENT, EVENT_COLUMNS.map((c) => event[c]));
+    await manager.query(
+      INSERT_EVENT,
+      EVENT_COLUMNS.map((c) => event[c]),
+    );
     await manager.query('UPDATE audit_chain_head SET lastEventId = ?, headHash = ? WHERE id = 1', [
       event.id,
       event.hash,

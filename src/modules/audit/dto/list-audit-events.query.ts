@@ -1,5 +1,6 @@
+import { IsCalendarDateTime } from 'src/common/validation';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsISO8601, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 
 export class ListAuditEventsQuery {
   @IsOptional() @IsString() @MaxLength(64) action?: string;
@@ -7,12 +8,12 @@ export class ListAuditEventsQuery {
   @IsOptional() @IsString() @MaxLength(32) entityType?: string;
   @IsOptional() @IsString() @MaxLength(64) entityId?: string;
   /** Inclusive lower bound on the event time (ISO 8601). */
-  @IsOptional() @IsISO8601({ strict: true }) from?: string;
+  @IsOptional() @IsCalendarDateTime() from?: string;
   /** Exclusive upper bound on the event time (ISO 8601). */
-  @IsOptional() @IsISO8601({ strict: true }) to?: string;
+  @IsOptional() @IsCalendarDateTime() to?: string;
 
   /** The `nextCursor` of the previous page. */
-  @IsOptional() @Type(() => Number) @IsInt() @Min(0) cursor?: number;
+  @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(Number.MAX_SAFE_INTEGER) cursor?: number;
 
   @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(500) limit?: number = 100;
 

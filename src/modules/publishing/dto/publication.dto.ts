@@ -1,4 +1,5 @@
-import { IsIn, IsISO8601, IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsCalendarDateTime } from 'src/common/validation';
+import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import { PageQuery } from 'src/common/paging';
 
 export const PUBLICATION_STATUSES = [
@@ -17,7 +18,7 @@ export class ListPublicationsQuery extends PageQuery {
   @IsOptional() @IsString() @MaxLength(36) postId?: string;
   @IsOptional() @IsIn(PUBLICATION_STATUSES) status?: (typeof PUBLICATION_STATUSES)[number];
   /** Created at or after (ISO 8601). */
-  @IsOptional() @IsISO8601({ strict: true }) from?: string;
+  @IsOptional() @IsCalendarDateTime() from?: string;
   /** Created before (ISO 8601). */
-  @IsOptional() @IsISO8601({ strict: true }) to?: string;
+  @IsOptional() @IsCalendarDateTime() to?: string;
 }

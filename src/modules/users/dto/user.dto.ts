@@ -1,8 +1,8 @@
+import { IsBoundedUniqueArray } from 'src/common/validation';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import {
   ArrayMinSize,
-  ArrayUnique,
   IsArray,
   IsBoolean,
   IsEnum,
@@ -41,7 +41,7 @@ export class CreateUserDto {
   @ApiProperty({ enum: Role, isArray: true })
   @IsArray()
   @ArrayMinSize(1)
-  @ArrayUnique()
+  @IsBoundedUniqueArray(Object.values(Role).length)
   @IsEnum(Role, { each: true })
   roles: Role[];
 
@@ -71,7 +71,7 @@ export class UpdateUserDto {
   @IsOptional()
   @IsArray()
   @ArrayMinSize(1)
-  @ArrayUnique()
+  @IsBoundedUniqueArray(Object.values(Role).length)
   @IsEnum(Role, { each: true })
   roles?: Role[];
 
