@@ -8,7 +8,7 @@ import { ApiModule } from 'src/api.module';
 import {
   AllExceptionsFilter,
   bodyParserErrors,
-  jsonDepthLimit,
+  jsonShapeLimit,
 } from 'src/common/http-exception.filter';
 import { assignRequestId, openRequestContext } from 'src/common/request-context';
 import { createValidationPipe } from 'src/common/validation';
@@ -31,7 +31,7 @@ export async function createApp(config: AppConfig): Promise<NestExpressApplicati
   app.useBodyParser('json', { limit: config.bodyLimit });
   app.useBodyParser('text', { limit: config.bodyLimit, type: 'text/plain' });
   app.use(bodyParserErrors);
-  app.use(jsonDepthLimit);
+  app.use(jsonShapeLimit);
   app.use(openRequestContext);
   app.setGlobalPrefix(API_PREFIX, {
     exclude: ['health', { path: 'sites/{*rest}', method: RequestMethod.GET }],

@@ -5,7 +5,7 @@ import { AppException } from 'src/common/app.exception';
 import { ErrorCode } from 'src/common/error-code';
 import { isUniqueViolation } from 'src/common/db-errors';
 import { safeError } from 'src/common/log-safe';
-import { jsonDeeperThan } from 'src/common/validation';
+import { jsonShapeProblem } from 'src/common/validation';
 
 interface ErrorBody {
   statusCode: number;
@@ -165,17 +165,32 @@ export function bodyParserErrors(
   next(err);
 }
 
-/** Deeper JSON is refused before any pipe walks it (class-transformer recurses). */
-export const MAX_JSON_DEPTH = 32;
+/**
+ * Limits on a JSON body's shape, checked before any pipe walks it: class-transformer
+ * recurses (a 10,000-deep body overflowed the stack) and copies every item of an
+ * array or object (100,000 ids took most of a second). No DTO takes anything near
+ * these; a body that needs more is a different API (an upload).
+ */
+export const JSON_LIMITS = { maxDepth: 32, maxItems: 1000 } as const;
 
-/** Express middleware after the JSON parser: 400 JSON_TOO_DEEP beyond MAX_JSON_DEPTH. */
-export function jsonDepthLimit(req: Request, _res: Response, next: (e?: unknown) => void): void {
+/** Express middleware after the JSON parser: 400 JSON_TOO_DEEP / JSON_TOO_COMPLEX. */
+export function jsonShapeLimit(req: Request, _res: Response, next: (e?: unknown) => void): void {
   const body: unknown = req.body;
-  if (body !== null && typeof body === 'object' && jsonDeeperThan(body, MAX_JSON_DEPTH)) {
+  if (body === null || typeof body !== 'object') return next();
+  const problem = jsonShapeProblem(body, JSON_LIMITS);
+  if (problem === 'depth') {
     return next(
       new AppException(
         ErrorCode.JSON_TOO_DEEP,
-        `Request body is nested deeper than ${MAX_JSON_DEPTH} levels`,
+        `Request body is nested deeper than ${JSON_LIMITS.maxDepth} levels`,
+      ),
+    );
+  }
+  if (problem === 'items') {
+    return next(
+      new AppException(
+        ErrorCode.JSON_TOO_COMPLEX,
+        `Request body has an array or object of more than ${JSON_LIMITS.maxItems} entries`,
       ),
     );
   }

@@ -104,16 +104,25 @@ export function IsBoundedUniqueArray(max: number, options?: ValidationOptions): 
   );
 }
 
-/** Checks a parsed JSON value for nesting deeper than `max`, without recursion. */
-export function jsonDeeperThan(value: unknown, max: number): boolean {
+/**
+ * What is wrong with the shape of a parsed JSON body, if anything: nesting deeper
+ * than `maxDepth`, or an array or object with more than `maxItems` entries.
+ * Iterative (no recursion), and it stops at the first problem.
+ */
+export function jsonShapeProblem(
+  value: unknown,
+  limits: { maxDepth: number; maxItems: number },
+): 'depth' | 'items' | null {
   const stack: [unknown, number][] = [[value, 0]];
   while (stack.length) {
     const [v, depth] = stack.pop()!;
     if (v === null || typeof v !== 'object') continue;
-    if (depth + 1 > max) return true;
-    for (const child of Array.isArray(v) ? v : Object.values(v as object)) {
+    if (depth + 1 > limits.maxDepth) return 'depth';
+    const children = Array.isArray(v) ? (v as unknown[]) : Object.values(v as object);
+    if (children.length > limits.maxItems) return 'items';
+    for (const child of children) {
       if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
     }
   }
-  return false;
+  return null;
 }
