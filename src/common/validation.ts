@@ -1,5 +1,5 @@
 import { ValidationError, ValidationPipe } from '@nestjs/common';
-import { buildMessage, ValidateBy, ValidationOptions } from 'class-validator';
+import { buildMessage, ValidateBy, ValidateIf, ValidationOptions } from 'class-validator';
 import { AppException } from 'src/common/app.exception';
 import { ErrorCode } from 'src/common/error-code';
 
@@ -125,4 +125,14 @@ export function jsonShapeProblem(
     }
   }
   return null;
+}
+
+/**
+ * The field may be left out, but `null` is not a value: it is validated (and so
+ * refused by @IsString, @IsBoolean…). @IsOptional lets null through, and a null
+ * written to a NOT NULL column was a 500. Use @IsOptional only where null means
+ * "clear it".
+ */
+export function IsOmittable(options?: ValidationOptions): PropertyDecorator {
+  return ValidateIf((_object, value) => value !== undefined, options);
 }
