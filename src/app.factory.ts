@@ -5,7 +5,11 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { ApiModule } from 'src/api.module';
-import { AllExceptionsFilter, bodyParserErrors } from 'src/common/http-exception.filter';
+import {
+  AllExceptionsFilter,
+  bodyParserErrors,
+  jsonShapeLimit,
+} from 'src/common/http-exception.filter';
 import { assignRequestId, openRequestContext } from 'src/common/request-context';
 import { createValidationPipe } from 'src/common/validation';
 import { AppConfig } from 'src/config/app-config';
@@ -27,6 +31,7 @@ export async function createApp(config: AppConfig): Promise<NestExpressApplicati
   app.useBodyParser('json', { limit: config.bodyLimit });
   app.useBodyParser('text', { limit: config.bodyLimit, type: 'text/plain' });
   app.use(bodyParserErrors);
+  app.use(jsonShapeLimit);
   app.use(openRequestContext);
   app.setGlobalPrefix(API_PREFIX, {
     exclude: [

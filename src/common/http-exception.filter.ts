@@ -4,6 +4,8 @@ import { QueryFailedError } from 'typeorm';
 import { AppException } from 'src/common/app.exception';
 import { ErrorCode } from 'src/common/error-code';
 import { isUniqueViolation } from 'src/common/db-errors';
+import { safeError } from 'src/common/log-safe';
+import { jsonShapeProblem } from 'src/common/validation';
 
 interface ErrorBody {
   statusCode: number;
@@ -49,10 +51,9 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const body = this.toBody(exception);
     body.requestId = (req as Request & { id?: string }).id;
     if (body.statusCode >= 500) {
-      this.logger.error(
-        { err: exception, requestId: body.requestId },
-        exception instanceof Error ? exception.message : 'unhandled error',
-      );
+      // Never the error object itself: a QueryFailedError carries the SQL and its parameters.
+      const err = safeError(exception);
+      this.logger.error({ err, requestId: body.requestId }, err.message);
     }
     if (exception instanceof AppException && exception.headers) {
       for (const [k, v] of Object.entries(exception.headers)) res.setHeader(k, v);
@@ -92,6 +93,15 @@ export class AllExceptionsFilter implements ExceptionFilter {
       };
     }
     const bp = exception as BodyParserError;
+    const carried = bp && typeof bp === 'object' ? (bp.status ?? bp.statusCode) : undefined;
+    if (typeof carried === 'number' && carried >= 400 && carried < 500 && !bp.type) {
+      // Any other error that says it is the client's (http-errors and the like) stays a 4xx.
+      return {
+        statusCode: carried,
+        code: CODE_BY_STATUS[carried] ?? ErrorCode.BAD_REQUEST,
+        message: bp.expose && exception instanceof Error ? exception.message : 'Bad request',
+      };
+    }
     if (bp && typeof bp === 'object' && typeof bp.type === 'string') {
       if (bp.type === 'entity.parse.failed') {
         return {
@@ -142,5 +152,47 @@ export function bodyParserErrors(
       new AppException(ErrorCode.UNSUPPORTED_MEDIA_TYPE, 'Request body encoding is not supported'),
     );
   }
+  const status = bp?.status ?? bp?.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    // A body that says gzip (deflate, br) but is not, or a stream that broke off.
+    return next(
+      new AppException(
+        ErrorCode.MALFORMED_BODY,
+        'The request body could not be read (bad content encoding or truncated)',
+      ),
+    );
+  }
   next(err);
+}
+
+/**
+ * Limits on a JSON body's shape, checked before any pipe walks it: class-transformer
+ * recurses (a 10,000-deep body overflowed the stack) and copies every item of an
+ * array or object (100,000 ids took most of a second). No DTO takes anything near
+ * these; a body that needs more is a different API (an upload).
+ */
+export const JSON_LIMITS = { maxDepth: 32, maxItems: 1000 } as const;
+
+/** Express middleware after the JSON parser: 400 JSON_TOO_DEEP / JSON_TOO_COMPLEX. */
+export function jsonShapeLimit(req: Request, _res: Response, next: (e?: unknown) => void): void {
+  const body: unknown = req.body;
+  if (body === null || typeof body !== 'object') return next();
+  const problem = jsonShapeProblem(body, JSON_LIMITS);
+  if (problem === 'depth') {
+    return next(
+      new AppException(
+        ErrorCode.JSON_TOO_DEEP,
+        `Request body is nested deeper than ${JSON_LIMITS.maxDepth} levels`,
+      ),
+    );
+  }
+  if (problem === 'items') {
+    return next(
+      new AppException(
+        ErrorCode.JSON_TOO_COMPLEX,
+        `Request body has an array or object of more than ${JSON_LIMITS.maxItems} entries`,
+      ),
+    );
+  }
+  next();
 }

@@ -13,6 +13,7 @@ import {
   signCheckpoint,
 } from 'src/modules/audit/checkpoint-signature';
 import { ListCheckpointsQuery } from 'src/modules/audit/dto/list-checkpoints.query';
+import { safeMessage } from 'src/common/log-safe';
 
 /** A checkpoint as the API gives it: the saveable document plus its id and why it was taken. */
 export interface CheckpointView extends CheckpointDocument {
@@ -184,9 +185,7 @@ export class CheckpointScheduler implements OnApplicationBootstrap, OnModuleDest
           this.logger.log(`audit checkpoint ${c.id} signed events 1..${c.statement.lastEventId}`);
       })
       .catch((e: unknown) =>
-        this.logger.warn(
-          `periodic audit checkpoint failed: ${e instanceof Error ? e.message : String(e)}`,
-        ),
+        this.logger.warn(`periodic audit checkpoint failed: ${safeMessage(e)}`),
       )
       .finally(() => {
         this.running = undefined;

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -64,7 +64,7 @@ function invalidRefresh(): AppException {
 }
 
 @Injectable()
-export class AuthService {
+export class AuthService implements OnModuleDestroy {
   private readonly throttle: LoginThrottle;
 
   constructor(
@@ -75,7 +75,10 @@ export class AuthService {
     private readonly config: AppConfig,
     private readonly users: UsersService,
   ) {
-    this.throttle = new LoginThrottle(config.login);
+    this.throttle = new LoginThrottle(config.login, {
+      redisUrl: config.redisUrl,
+      keyPrefix: config.publishing.queuePrefix,
+    });
     // A change of a user (roles, active, password) is seen by this process's next request.
     users.onChange((userId) => this.forgetUser(userId));
   }
@@ -84,11 +87,24 @@ export class AuthService {
   private readonly resolved = new Map<string, { user: AuthUser; userId: string; until: number }>();
 
   /** Checks a username and password (the local strategy calls this). Failures are throttled and audited. */
-  async validateCredentials(given: string, password: string): Promise<User> {
+  async validateCredentials(given: unknown, password: unknown): Promise<User> {
+    // Passport reads the body before any pipe: the DTO's bounds are checked here.
+    if (
+      typeof given !== 'string' ||
+      typeof password !== 'string' ||
+      given.length > 64 ||
+      password.length > 200
+    ) {
+      throw new AppException(ErrorCode.VALIDATION_FAILED, 'Invalid input: username, password', [
+        { field: 'username', errors: ['username and password must be strings of bounded length'] },
+      ]);
+    }
     const username = given.trim().toLowerCase();
     const ip = currentRequestContext()?.ip ?? null;
+    let reservation;
     try {
-      this.throttle.assertAllowed(username, ip);
+      // Counted before the slow verify: concurrent attempts cannot all pass the check.
+      reservation = await this.throttle.reserve(username, ip);
     } catch (refusal) {
       await this.recordFailure(username, null, 'throttled');
       throw refusal;
@@ -96,7 +112,6 @@ export class AuthService {
     const user = await this.users.findForSignIn(username);
     const ok = await verifyPassword(user?.passwordHash, password);
     if (!user || !ok || !user.active) {
-      this.throttle.recordFailure(username, ip);
       await this.recordFailure(
         username,
         user?.id ?? null,
@@ -104,8 +119,12 @@ export class AuthService {
       );
       throw new AppException(ErrorCode.INVALID_CREDENTIALS, 'Username or password is wrong');
     }
-    this.throttle.recordSuccess(username);
+    await this.throttle.succeeded(reservation);
     return user;
+  }
+
+  onModuleDestroy(): Promise<void> {
+    return this.throttle.close();
   }
 
   private recordFailure(username: string, userId: string | null, reason: string): Promise<unknown> {

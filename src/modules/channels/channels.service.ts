@@ -101,6 +101,31 @@ export function checkPlatformSettings(
   }
 }
 
+/**
+ * Config keys naming a host that credentials are sent to: the webhook (and site
+ * push) `url`, the WeChat API `baseUrl`. A new key is added here when an adapter
+ * sends secrets somewhere else the config names.
+ */
+export const ENDPOINT_KEYS = ['url', 'baseUrl'] as const;
+
+/** Which endpoint keys a config change sets, changes or removes. */
+export function endpointChanges(
+  before: Record<string, unknown>,
+  after: Record<string, unknown>,
+): string[] {
+  return ENDPOINT_KEYS.filter((k) => normalEndpoint(before[k]) !== normalEndpoint(after[k]));
+}
+
+function normalEndpoint(v: unknown): string | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  if (typeof v !== 'string') return JSON.stringify(v);
+  try {
+    return new URL(v).href.replace(/\/+$/, '');
+  } catch {
+    return v;
+  }
+}
+
 export interface ChannelRef {
   id: string;
   name: string;
@@ -238,7 +263,11 @@ export class ChannelsService {
     });
   }
 
-  async update(id: string, dto: UpdateChannelDto, actor: AuthUser): Promise<ChannelView> {
+  async update(
+    id: string,
+    dto: UpdateChannelDto,
+    actor: AuthUser,
+  ): Promise<ChannelView & { generatedSecret?: string }> {
     try {
       return await this.applyUpdate(id, dto, actor);
     } finally {
@@ -246,7 +275,11 @@ export class ChannelsService {
     }
   }
 
-  private applyUpdate(id: string, dto: UpdateChannelDto, actor: AuthUser): Promise<ChannelView> {
+  private applyUpdate(
+    id: string,
+    dto: UpdateChannelDto,
+    actor: AuthUser,
+  ): Promise<ChannelView & { generatedSecret?: string }> {
     return this.tx.run(async (m) => {
       const c = await m
         .getRepository(Channel)
@@ -258,6 +291,14 @@ export class ChannelsService {
       if (dto.departmentId && dto.departmentId !== c.departmentId)
         await this.assertDepartment(m, dto.departmentId);
       const { credentials, ...fields } = dto;
+      const moved = fields.config ? endpointChanges(c.config, fields.config) : [];
+      if (moved.length && c.credentials && credentials === undefined) {
+        throw new AppException(
+          ErrorCode.CREDENTIALS_REQUIRED,
+          `Changing ${moved.join(', ')} needs the credentials in the same request: the stored ones are never sent to a new address`,
+          { fields: moved.map((k) => `config.${k}`) },
+        );
+      }
       const checked = checkPlatformSettings(
         c.platform,
         fields.config ?? c.config,
@@ -273,11 +314,22 @@ export class ChannelsService {
       ]);
       if (Object.keys(changes).length === 0 && credentials === undefined) return toChannelView(c);
       const patch: Partial<Channel> = { ...fields, updatedAt: new Date() };
+      let generatedSecret: string | undefined;
       if (credentials !== undefined) {
         let next = checked.credentials ?? credentials;
-        // A webhook's signing secret survives a credentials change that does not name a new one.
-        if (c.platform === 'webhook' && next.secret === undefined && c.credentials) {
+        // A webhook's signing secret survives a credentials change that does not name a new
+        // one, unless the endpoint moved: then nothing stored goes with it.
+        if (
+          c.platform === 'webhook' &&
+          next.secret === undefined &&
+          c.credentials &&
+          !moved.length
+        ) {
           next = { ...next, secret: this.cipher.decrypt(id, c.credentials).secret };
+        }
+        if (c.platform === 'webhook' && next.secret === undefined) {
+          generatedSecret = `whsec_${randomBytes(24).toString('base64')}`;
+          next = { ...next, secret: generatedSecret };
         }
         patch.credentials = this.cipher.encrypt(id, next);
       }
@@ -300,7 +352,11 @@ export class ChannelsService {
           entityType: 'channel',
           entityId: id,
           actor,
-          details: { keys: Object.keys(credentials).sort() },
+          details: {
+            keys: Object.keys(credentials).sort(),
+            ...(moved.length ? { endpointChanged: moved.map((k) => `config.${k}`) } : {}),
+            ...(generatedSecret ? { secretGenerated: true } : {}),
+          },
         });
       }
       if (active) {
@@ -311,7 +367,9 @@ export class ChannelsService {
           actor,
         });
       }
-      return toChannelView(c);
+      const view = toChannelView(c);
+      // A new webhook secret is shown this once, as at creation.
+      return generatedSecret ? { ...view, generatedSecret } : view;
     });
   }
 

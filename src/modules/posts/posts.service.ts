@@ -80,7 +80,7 @@ export class PostsService {
       publishAt: this.futureOrNull(dto.publishAt),
     });
     return this.tx.run(async (m) => {
-      await this.assertTargets(m, user, content.channelIds);
+      await this.assertTargets(m, user.departmentId, content.channelIds);
       const now = new Date();
       const post = m.create(Post, {
         id: randomUUID(),
@@ -146,7 +146,7 @@ export class PostsService {
         publishAt: dto.publishAt === undefined ? cur.publishAt : this.futureOrNull(dto.publishAt),
       });
       if (content.hash === cur.contentHash) return post;
-      if (dto.channelIds) await this.assertTargets(m, user, content.channelIds);
+      if (dto.channelIds) await this.assertTargets(m, post.departmentId, content.channelIds);
       const now = new Date();
       const rev = this.newRevision(post.id, cur.number + 1, content, content.hash, user.id, now);
       const moved = await m
@@ -311,10 +311,12 @@ export class PostsService {
   }
 
   /**
-   * An editor targets active channels of its own department, or channels that
-   * accept submissions (e.g. the university's main account).
+   * A post targets active channels of the department it was written for (not
+   * its author's current one: an author who moves keeps the old posts with the
+   * old department and its reviewers), or channels that accept submissions
+   * (e.g. the university's main account).
    */
-  async assertTargets(m: EntityManager, user: AuthUser, channelIds: string[]): Promise<void> {
+  async assertTargets(m: EntityManager, departmentId: string, channelIds: string[]): Promise<void> {
     const channels = await this.channels.findByIds(m, channelIds);
     const found = new Map(channels.map((c) => [c.id, c]));
     const unusable = channelIds.filter((id) => !found.get(id)?.active);
@@ -327,7 +329,7 @@ export class PostsService {
       );
     }
     const foreign = channels.filter(
-      (c) => c.departmentId !== user.departmentId && !c.acceptsSubmissions,
+      (c) => c.departmentId !== departmentId && !c.acceptsSubmissions,
     );
     if (foreign.length) {
       throw new AppException(

@@ -14,6 +14,7 @@ import {
   PublicationExecutor,
 } from 'src/modules/publishing/executor';
 import { PublisherService } from 'src/modules/publishing/publisher.service';
+import { safeMessage } from 'src/common/log-safe';
 
 /** Thrown by the processor so BullMQ retries after exactly the delay the table records. */
 class RetryLater extends Error {
@@ -146,9 +147,7 @@ export class BullmqExecutor
     try {
       await this.relay();
     } catch (e) {
-      this.logger.warn(
-        `relay pass failed (will retry): ${e instanceof Error ? e.message : String(e)}`,
-      );
+      this.logger.warn(`relay pass failed (will retry): ${safeMessage(e)}`);
     }
     if (this.stopped) return;
     if (this.again) {

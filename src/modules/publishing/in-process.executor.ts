@@ -7,6 +7,7 @@ import {
 import { AppConfig } from 'src/config/app-config';
 import { ExecutorRef, PublicationExecutor } from 'src/modules/publishing/executor';
 import { PublisherService } from 'src/modules/publishing/publisher.service';
+import { safeMessage } from 'src/common/log-safe';
 
 /**
  * The embedded default: claims due rows from the publication table itself, with
@@ -78,9 +79,7 @@ export class InProcessExecutor
           if (this.inflight.has(id)) continue;
           const run = this.publisher
             .attempt(id)
-            .catch((e: unknown) =>
-              this.logger.error(`publication ${id}: ${e instanceof Error ? e.message : String(e)}`),
-            )
+            .catch((e: unknown) => this.logger.error(`publication ${id}: ${safeMessage(e)}`))
             .finally(() => {
               this.inflight.delete(id);
               this.notify();
@@ -89,7 +88,7 @@ export class InProcessExecutor
         }
       }
     } catch (e) {
-      this.logger.warn(`outbox scan failed: ${e instanceof Error ? e.message : String(e)}`);
+      this.logger.warn(`outbox scan failed: ${safeMessage(e)}`);
     } finally {
       this.ticking = false;
     }

@@ -23,6 +23,7 @@ import { Publication, PublicationStatus } from 'src/modules/publishing/publicati
 import { DUE_STATUSES, isDue } from 'src/modules/publishing/publication-state-machine';
 import { publicationErrorCode } from 'src/modules/publishing/publication-errors';
 import { MoveGuard, PublicationStore } from 'src/modules/publishing/publication-store';
+import { safeMessage } from 'src/common/log-safe';
 
 /** The result of one attempt, for the executor (BullMQ maps `retry` onto its own backoff). */
 export type AttemptOutcome =
@@ -126,7 +127,8 @@ export class PublisherService {
         e instanceof AdapterError
           ? e
           : new AdapterError(e instanceof Error ? e.message : String(e), true);
-      if (!(e instanceof AdapterError)) this.logger.warn(`publication ${pub.id}: ${error.message}`);
+      if (!(e instanceof AdapterError))
+        this.logger.warn(`publication ${pub.id}: ${safeMessage(e)}`);
     }
     return this.record(pub, operation, result, error);
   }

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { Response } from 'express';
 import * as ExcelJS from 'exceljs';
 import type { Writable } from 'node:stream';
+import { safeMessage } from 'src/common/log-safe';
 
 export type Cell = string | number | null;
 export type ExportFormat = 'csv' | 'xlsx';
@@ -237,7 +238,7 @@ export async function sendTable(res: Response, t: TableExport): Promise<void> {
     }
     await sink.end();
   } catch (e) {
-    logger.error(`export ${t.filename} failed: ${e instanceof Error ? e.message : String(e)}`);
+    logger.error(`export ${t.filename} failed: ${safeMessage(e)}`);
     res.destroy(e instanceof Error ? e : new Error(String(e)));
   }
 }

@@ -104,7 +104,7 @@ export class ReviewService {
     this.assertRevisionRead(post, action, input);
     this.assertInputFor(row, action, input);
     if (!rev) throw this.stale(post);
-    if (action === 'submit') await this.posts.assertTargets(m, user, rev.channelIds);
+    if (action === 'submit') await this.posts.assertTargets(m, post.departmentId, rev.channelIds);
     // A `block` term refuses the submission here (422); `warn` hits go with it.
     const warnings = action === 'submit' ? this.screening.screenSubmission(rev) : null;
     if (row.level === 2 || row.level === 3) assertThirdPerson(decisions, rev, row.level, user);

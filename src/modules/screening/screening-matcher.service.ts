@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { TermEntry, TermLevel, TermMatcher } from 'src/modules/screening/matcher';
 import { ScreeningTerm } from 'src/modules/screening/screening-term.entity';
+import { safeMessage } from 'src/common/log-safe';
 
 /** How often each process asks whether another one changed the dictionary. */
 export const STALE_CHECK_MS = 2000;
@@ -58,9 +59,7 @@ export class ScreeningMatcherService implements OnModuleInit, OnModuleDestroy {
     try {
       await this.reload();
     } catch (e) {
-      this.logger.error(
-        `screening dictionary rebuild failed: ${e instanceof Error ? e.message : String(e)}`,
-      );
+      this.logger.error(`screening dictionary rebuild failed: ${safeMessage(e)}`);
     }
   }
 
@@ -120,9 +119,7 @@ export class ScreeningMatcherService implements OnModuleInit, OnModuleDestroy {
         await this.reload();
       }
     } catch (e) {
-      this.logger.warn(
-        `screening dictionary check failed: ${e instanceof Error ? e.message : String(e)}`,
-      );
+      this.logger.warn(`screening dictionary check failed: ${safeMessage(e)}`);
     } finally {
       this.checking = false;
     }

@@ -33,6 +33,8 @@ export interface PersonRef {
 /** What changed about a user, for listeners that keep something derived from it (auth's cache). */
 const PEOPLE_CACHE_MS = 30_000;
 
+const REVIEWER_ROLES: readonly Role[] = [Role.DEPT_REVIEWER, Role.PROPAGANDA_REVIEWER];
+
 export type UserChangeListener = (userId: string) => void;
 
 @Injectable()
@@ -171,6 +173,7 @@ export class UsersService {
     if (dto.active === false && id === actor.id) {
       throw new AppException(ErrorCode.BUSINESS_RULE, 'You cannot deactivate yourself');
     }
+
     const passwordHash = dto.password ? await hashPassword(dto.password) : undefined;
     return this.tx.run(async (m) => {
       const u = await m.findOneBy(User, { id });
@@ -181,6 +184,13 @@ export class UsersService {
       const changes = diffFields(u, fields, ['displayName', 'departmentId', 'active']);
       const rolesChanged =
         dto.roles !== undefined && [...dto.roles].sort().join() !== [...u.roles].sort().join();
+      if (rolesChanged && id === actor.id) {
+        // Separation of duties: an admin could otherwise make itself a reviewer and approve.
+        throw new AppException(
+          ErrorCode.SELF_ROLE_CHANGE,
+          'You cannot change your own roles; another administrator must',
+        );
+      }
       const now = new Date();
       const patch: Partial<User> = { ...fields, updatedAt: now };
       if (passwordHash) patch.passwordHash = passwordHash;
@@ -197,6 +207,7 @@ export class UsersService {
           actor,
           details: { from: before.roles, to: u.roles },
         });
+        await this.recordReviewerGrants(m, id, before.roles, u.roles, actor);
       }
       if (passwordHash) {
         await this.audit.record(m, {
@@ -290,6 +301,25 @@ export class UsersService {
     });
   }
 
+  /** A reviewer role given is its own event, naming who gave it (the actor) and to whom. */
+  private async recordReviewerGrants(
+    m: EntityManager,
+    userId: string,
+    from: readonly Role[],
+    to: readonly Role[],
+    grantor: AuditActor | null,
+  ): Promise<void> {
+    const granted = to.filter((r) => REVIEWER_ROLES.includes(r) && !from.includes(r));
+    if (!granted.length) return;
+    await this.audit.record(m, {
+      action: 'user.reviewer_role_granted',
+      entityType: 'user',
+      entityId: userId,
+      actor: grantor,
+      details: { roles: granted, grantedBy: grantor?.id ?? null },
+    });
+  }
+
   private assertDepartment(m: EntityManager, departmentId: string): Promise<void> {
     return this.departments.assertUsable(m, departmentId);
   }
@@ -318,6 +348,7 @@ export class UsersService {
       actor,
       details: { username: u.username, roles: u.roles, departmentId: u.departmentId, ...extra },
     });
+    await this.recordReviewerGrants(m, u.id, [], u.roles, actor);
     return u;
   }
 

@@ -3,7 +3,6 @@ import {
   IsBoolean,
   IsIn,
   IsInt,
-  IsISO8601,
   IsOptional,
   IsString,
   Max,
@@ -11,6 +10,7 @@ import {
   Min,
 } from 'class-validator';
 import { queryBoolean } from 'src/common/cursor';
+import { IsCalendarDateTime } from 'src/common/validation';
 
 export class ListAuditEventsQuery {
   @IsOptional() @IsString() @MaxLength(64) action?: string;
@@ -18,9 +18,9 @@ export class ListAuditEventsQuery {
   @IsOptional() @IsString() @MaxLength(32) entityType?: string;
   @IsOptional() @IsString() @MaxLength(64) entityId?: string;
   /** Inclusive lower bound on the event time (ISO 8601). */
-  @IsOptional() @IsISO8601({ strict: true }) from?: string;
+  @IsOptional() @IsCalendarDateTime() from?: string;
   /** Exclusive upper bound on the event time (ISO 8601). */
-  @IsOptional() @IsISO8601({ strict: true }) to?: string;
+  @IsOptional() @IsCalendarDateTime() to?: string;
 
   /** The `nextCursor` of the previous page (opaque; a bare event id is also accepted). */
   @IsOptional() @IsString() @MaxLength(256) cursor?: string;

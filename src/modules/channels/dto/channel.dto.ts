@@ -1,3 +1,4 @@
+import { IsOmittable } from 'src/common/validation';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import {
@@ -37,7 +38,7 @@ export class CreateChannelDto {
     default: false,
     description: 'Other departments may target it (e.g. the main account)',
   })
-  @IsOptional()
+  @IsOmittable()
   @IsBoolean()
   acceptsSubmissions?: boolean;
 
@@ -45,21 +46,21 @@ export class CreateChannelDto {
     description: 'Platform settings, e.g. a webhook {url}',
     example: { url: 'https://example.edu.cn/hook' },
   })
-  @IsOptional()
+  @IsOmittable()
   @IsObject()
   config?: Record<string, unknown>;
 
   @ApiPropertyOptional({
     description: 'Write-only secrets, e.g. {appId, appSecret} or {secret}; never returned',
   })
-  @IsOptional()
+  @IsOmittable()
   @IsObject()
   credentials?: Record<string, unknown>;
 }
 
 export class UpdateChannelDto {
   @ApiPropertyOptional()
-  @IsOptional()
+  @IsOmittable()
   @Transform(trim)
   @IsString()
   @IsNotEmpty()
@@ -67,28 +68,28 @@ export class UpdateChannelDto {
   name?: string;
 
   @ApiPropertyOptional()
-  @IsOptional()
+  @IsOmittable()
   @IsString()
   @IsNotEmpty()
   departmentId?: string;
 
   @ApiPropertyOptional()
-  @IsOptional()
+  @IsOmittable()
   @IsBoolean()
   acceptsSubmissions?: boolean;
 
   @ApiPropertyOptional()
-  @IsOptional()
+  @IsOmittable()
   @IsObject()
   config?: Record<string, unknown>;
 
   @ApiPropertyOptional({ description: 'Replaces the stored secrets; never returned' })
-  @IsOptional()
+  @IsOmittable()
   @IsObject()
   credentials?: Record<string, unknown>;
 
   @ApiPropertyOptional()
-  @IsOptional()
+  @IsOmittable()
   @IsBoolean()
   active?: boolean;
 }

@@ -1,3 +1,4 @@
+import { IsOmittable } from 'src/common/validation';
 import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsNotEmpty, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
@@ -23,14 +24,16 @@ export class CreateDepartmentDto {
   code: string;
 
   @ApiPropertyOptional({ default: false })
-  @IsOptional()
+  @IsOmittable()
   @IsBoolean()
   isPropaganda?: boolean;
 }
 
-export class UpdateDepartmentDto extends PartialType(CreateDepartmentDto) {
+export class UpdateDepartmentDto extends PartialType(CreateDepartmentDto, {
+  skipNullProperties: false,
+}) {
   @ApiPropertyOptional()
-  @IsOptional()
+  @IsOmittable()
   @IsBoolean()
   active?: boolean;
 }

@@ -1,13 +1,11 @@
+import { IsCalendarDateTime, IsBoundedUniqueArray } from 'src/common/validation';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
-  ArrayMaxSize,
   ArrayMinSize,
-  ArrayUnique,
   IsArray,
   IsIn,
   IsInt,
-  IsISO8601,
   IsNotEmpty,
   IsOptional,
   IsString,
@@ -52,14 +50,13 @@ export class CreatePostDto {
   @ApiProperty({ type: [String], description: 'Target channels (at least one)' })
   @IsArray()
   @ArrayMinSize(1)
-  @ArrayMaxSize(LIMITS.channels)
-  @ArrayUnique()
+  @IsBoundedUniqueArray(LIMITS.channels)
   @IsString({ each: true })
   channelIds: string[];
 
   @ApiPropertyOptional({ description: 'ISO 8601; publish no earlier than this' })
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsCalendarDateTime()
   publishAt?: string | null;
 }
 
@@ -95,14 +92,13 @@ export class UpdatePostDto {
   @ValidateIf((_, v) => v !== undefined)
   @IsArray()
   @ArrayMinSize(1)
-  @ArrayMaxSize(LIMITS.channels)
-  @ArrayUnique()
+  @IsBoundedUniqueArray(LIMITS.channels)
   @IsString({ each: true })
   channelIds?: string[];
 
   @ApiPropertyOptional({ nullable: true })
   @ValidateIf((_, v) => v !== undefined && v !== null)
-  @IsISO8601({ strict: true })
+  @IsCalendarDateTime()
   publishAt?: string | null;
 }
 
@@ -113,8 +109,8 @@ export class ListPostsQuery extends CursorPageQuery {
   @IsOptional() @IsString() @MaxLength(36) authorId?: string;
   /** Literal text in the current title or summary, case-insensitive. */
   @IsOptional() @IsString() @MaxLength(64) q?: string;
-  @IsOptional() @IsISO8601({ strict: true }) createdFrom?: string;
-  @IsOptional() @IsISO8601({ strict: true }) createdTo?: string;
+  @IsOptional() @IsCalendarDateTime() createdFrom?: string;
+  @IsOptional() @IsCalendarDateTime() createdTo?: string;
 }
 
 export class DiffQuery {

@@ -1,5 +1,6 @@
-import { IsIn, IsISO8601, IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import { CursorPageQuery } from 'src/common/cursor';
+import { IsCalendarDateTime } from 'src/common/validation';
 
 export const PUBLICATION_STATUSES = [
   'queued',
@@ -17,7 +18,7 @@ export class ListPublicationsQuery extends CursorPageQuery {
   @IsOptional() @IsString() @MaxLength(36) postId?: string;
   @IsOptional() @IsIn(PUBLICATION_STATUSES) status?: (typeof PUBLICATION_STATUSES)[number];
   /** Created at or after (ISO 8601). */
-  @IsOptional() @IsISO8601({ strict: true }) from?: string;
+  @IsOptional() @IsCalendarDateTime() from?: string;
   /** Created before (ISO 8601). */
-  @IsOptional() @IsISO8601({ strict: true }) to?: string;
+  @IsOptional() @IsCalendarDateTime() to?: string;
 }

@@ -1,7 +1,7 @@
+import { IsCalendarDateTime } from 'src/common/validation';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import {
   IsIn,
-  IsISO8601,
   IsOptional,
   IsString,
   MaxLength,
@@ -35,13 +35,13 @@ class RangeQuery {
   /** Inclusive lower bound (ISO 8601, e.g. `2026-01-01T00:00:00+08:00`). */
   @ApiPropertyOptional({ example: '2026-01-01T00:00:00+08:00' })
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsCalendarDateTime()
   from?: string;
 
   /** Exclusive upper bound (ISO 8601). */
   @ApiPropertyOptional({ example: '2027-01-01T00:00:00+08:00' })
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsCalendarDateTime()
   @IsAfter('from')
   to?: string;
 }

@@ -1,8 +1,8 @@
+import { IsBoundedUniqueArray, IsOmittable } from 'src/common/validation';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import {
   ArrayMinSize,
-  ArrayUnique,
   IsArray,
   IsBoolean,
   IsEnum,
@@ -41,7 +41,7 @@ export class CreateUserDto {
   @ApiProperty({ enum: Role, isArray: true })
   @IsArray()
   @ArrayMinSize(1)
-  @ArrayUnique()
+  @IsBoundedUniqueArray(Object.values(Role).length)
   @IsEnum(Role, { each: true })
   roles: Role[];
 
@@ -53,7 +53,7 @@ export class CreateUserDto {
 
 export class UpdateUserDto {
   @ApiPropertyOptional()
-  @IsOptional()
+  @IsOmittable()
   @Transform(trim)
   @IsString()
   @IsNotEmpty()
@@ -61,28 +61,28 @@ export class UpdateUserDto {
   displayName?: string;
 
   @ApiPropertyOptional({ minLength: 10 })
-  @IsOptional()
+  @IsOmittable()
   @IsString()
   @MinLength(10)
   @MaxLength(200)
   password?: string;
 
   @ApiPropertyOptional({ enum: Role, isArray: true })
-  @IsOptional()
+  @IsOmittable()
   @IsArray()
   @ArrayMinSize(1)
-  @ArrayUnique()
+  @IsBoundedUniqueArray(Object.values(Role).length)
   @IsEnum(Role, { each: true })
   roles?: Role[];
 
   @ApiPropertyOptional()
-  @IsOptional()
+  @IsOmittable()
   @IsString()
   @IsNotEmpty()
   departmentId?: string;
 
   @ApiPropertyOptional()
-  @IsOptional()
+  @IsOmittable()
   @IsBoolean()
   active?: boolean;
 }
