@@ -9,7 +9,7 @@ import { decide, isEditable, POST_ACTIONS } from 'src/modules/posts/post-state-m
 import { PostsService, toRevisionView } from 'src/modules/posts/posts.service';
 import { Outbox, PublicationSummary } from 'src/modules/publishing/outbox.service';
 import { publicationErrorMessage } from 'src/modules/publishing/publication-errors';
-import { latestScreening } from 'src/modules/screening/post-screening.entity';
+import { latestScreening, ScreeningView } from 'src/modules/screening/post-screening.entity';
 import { Role } from 'src/common/roles';
 import { UsersService } from 'src/modules/users/users.service';
 
@@ -18,6 +18,8 @@ export interface KnownParts {
   revision?: PostRevision | null;
   decisions?: Decision[];
   publications?: PublicationSummary[];
+  /** The screening just recorded (a submission), or null when there has been none. */
+  screening?: ScreeningView | null;
 }
 
 /**
@@ -41,7 +43,7 @@ export class PostViews {
       known.revision !== undefined ? known.revision : this.posts.currentRevision(m, post),
       known.decisions ?? this.posts.decisionsOf(post.id),
       known.publications ?? this.outbox.forPost(post.id),
-      latestScreening(m, post.id),
+      known.screening !== undefined ? known.screening : latestScreening(m, post.id),
     ]);
     const [channels, people] = await Promise.all([
       this.channels.refsByIds(rev?.channelIds ?? []),

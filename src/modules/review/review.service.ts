@@ -212,6 +212,7 @@ export class ReviewService {
     // Publications exist only from approval on; before it the view needs no read for them.
     const known = {
       revision: rev,
+      ...(screening ? { screening: screening.view } : {}),
       decisions: decision ? [...c.decisions, decision] : c.decisions,
       ...(queued ? { publications: queued.map(toPublicationSummary) } : {}),
       ...(isBeforeApproval(post.state) && !queued ? { publications: [] } : {}),
