@@ -380,8 +380,16 @@ export class PostsService {
   }
 
   /** Every decision on the post, oldest first (the view and the 审核登记表). */
-  decisionsOf(postId: string, m: EntityManager = this.dataSource.manager): Promise<Decision[]> {
-    return m.find(Decision, { where: { postId }, order: { createdAt: 'ASC' } });
+  async decisionsOf(
+    postId: string,
+    m: EntityManager = this.dataSource.manager,
+  ): Promise<Decision[]> {
+    // Plain SQL: this read is on every decision's path.
+    const rows = (await m.query(
+      `SELECT ${DECISION_COLUMNS.join(', ')} FROM decisions WHERE postId = ? ORDER BY createdAt, id`,
+      [postId],
+    )) as Record<string, unknown>[];
+    return rows.map(decisionFromRow);
   }
 
   summary(p: Post) {
@@ -517,5 +525,41 @@ function revisionFromRow(row: Record<string, unknown>): PostRevision {
     contentHash: v('contentHash') as string,
     createdBy: v('createdBy') as string,
     createdAt: fromDbTime(v('createdAt') as Date | string)!,
+  });
+}
+
+const DECISION_COLUMNS = [
+  'id',
+  'postId',
+  'round',
+  'revisionId',
+  'revisionNumber',
+  'contentHash',
+  'level',
+  'outcome',
+  'reviewerId',
+  'reviewerRoles',
+  'comment',
+  'attestation',
+  'createdAt',
+] as const satisfies readonly (keyof Decision)[];
+
+function decisionFromRow(r: Record<string, unknown>): Decision {
+  return Object.assign(new Decision(), {
+    id: r.id as string,
+    postId: r.postId as string,
+    round: Number(r.round),
+    revisionId: r.revisionId as string,
+    revisionNumber: Number(r.revisionNumber),
+    contentHash: r.contentHash as string,
+    level: Number(r.level) as Decision['level'],
+    outcome: r.outcome as Decision['outcome'],
+    reviewerId: r.reviewerId as string,
+    reviewerRoles: r.reviewerRoles as string,
+    comment: (r.comment as string | null) ?? null,
+    attestation: r.attestation
+      ? (JSON.parse(r.attestation as string) as Record<string, boolean>)
+      : null,
+    createdAt: fromDbTime(r.createdAt as Date | string)!,
   });
 }

@@ -1,5 +1,6 @@
 import { Column, Entity, In, PrimaryColumn, type EntityManager } from 'typeorm';
 import { jsonText } from 'src/database/transformers';
+import { fromDbTime } from 'src/database/sql';
 import type { FieldHit } from 'src/modules/screening/matcher';
 
 /** The screening of one submission (一审): the warnings it passed with. */
@@ -74,6 +75,23 @@ export async function latestScreening(
   m: EntityManager,
   postId: string,
 ): Promise<ScreeningView | null> {
-  const row = await m.findOne(PostScreening, { where: { postId }, order: { round: 'DESC' } });
-  return row ? toScreeningView(row) : null;
+  // Plain SQL: this read is on every decision's path.
+  const [row] = (await m.query(
+    'SELECT revisionId, round, hits, hitCount, createdAt FROM post_screenings WHERE postId = ? ORDER BY round DESC LIMIT 1',
+    [postId],
+  )) as {
+    revisionId: string;
+    round: number | string;
+    hits: string;
+    hitCount: number | string;
+    createdAt: Date | string;
+  }[];
+  if (!row) return null;
+  return {
+    revisionId: row.revisionId,
+    round: Number(row.round),
+    hits: JSON.parse(row.hits) as FieldHit[],
+    hitCount: Number(row.hitCount),
+    checkedAt: fromDbTime(row.createdAt)!,
+  };
 }
