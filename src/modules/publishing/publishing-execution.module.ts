@@ -27,6 +27,9 @@ export class PublishingExecutionModule {
         providers: [InProcessExecutor],
       };
     }
+    // With Redis and PUBLISH_WORKERS_IN_API=false the API neither relays nor delivers: the
+    // outbox rows wait for `npm run start:worker`, and approvals compete with nothing.
+    if (!opts.worker) return { module: PublishingExecutionModule, imports: [PublishingModule] };
     const connection = redisConnection(config.redisUrl);
     return {
       module: PublishingExecutionModule,
@@ -39,7 +42,7 @@ export class PublishingExecutionModule {
           connection: { ...connection, enableOfflineQueue: false },
         }),
       ],
-      providers: [BullmqExecutor, ...(opts.worker ? [PublicationsProcessor] : [])],
+      providers: [BullmqExecutor, PublicationsProcessor],
     };
   }
 }
