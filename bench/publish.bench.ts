@@ -60,6 +60,7 @@ import { Queue, QueueEvents, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Webhook } from 'standardwebhooks';
 import { DataSource } from 'typeorm';
+import { OutboundFetcher, parseAllowHosts } from 'src/common/outbound-fetch';
 import { AuditService } from 'src/modules/audit/audit.service';
 import type { Channel } from 'src/modules/channels/channel.entity';
 import { CredentialsCipher } from 'src/modules/channels/credentials-cipher';
@@ -178,6 +179,11 @@ interface BareJob {
 async function bareWorker(): Promise<void> {
   const url = env.BARE_URL!;
   const secret = env.BARE_SECRET!;
+  // The same guard as the gateway's workers, so the comparison stays fair; the receiver is local.
+  const outbound = new OutboundFetcher({
+    allowHosts: parseAllowHosts(new URL(url).host),
+    timeoutMs: DELIVERY_TIMEOUT_MS,
+  });
   const channel = {
     id: env.BARE_CHANNEL_ID!,
     name: env.BARE_CHANNEL_NAME!,
@@ -205,6 +211,7 @@ async function bareWorker(): Promise<void> {
       const timer = setTimeout(() => controller.abort(), DELIVERY_TIMEOUT_MS);
       try {
         const result = await deliverWebhook(
+          outbound,
           url,
           secret,
           content,

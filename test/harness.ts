@@ -45,7 +45,14 @@ export async function startApp(
   opts: { admin?: boolean } = {},
 ): Promise<TestApp> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sanshen-test-'));
-  const base: Record<string, string> = { NODE_ENV: 'test', DATA_DIR: dataDir, LOG_LEVEL: 'silent' };
+  const base: Record<string, string> = {
+    NODE_ENV: 'test',
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'silent',
+    // The fake receivers and platforms listen on loopback (any port), which the guarded fetcher
+    // refuses unless listed. A test of the refusal sets its own exact list.
+    OUTBOUND_ALLOW_HOSTS: '127.0.0.1',
+  };
   if (USING_MYSQL) {
     await freshMysqlDatabase(process.env.TEST_MYSQL_URL!);
     base.DATABASE_URL = process.env.TEST_MYSQL_URL!;

@@ -139,6 +139,37 @@ describe('images: the guarded fetcher and the media the approval covers', () => 
     });
   });
 
+  describe('channel endpoints', () => {
+    it.each(['127.0.0.1', 'localhost'])(
+      'fails a publication to a webhook on loopback (%s) not in OUTBOUND_ALLOW_HOSTS, sending nothing',
+      async (host) => {
+        const hook = await c.org.channel(c.school.id, {
+          platform: 'webhook',
+          config: { url: `http://${host}:${port}/hook` },
+        });
+        const res = await createPost({
+          title: '内网回调',
+          body: '<p>正文</p>',
+          channelIds: [hook.id],
+        });
+        expect(res.status).toBe(201);
+        await approve(res.body);
+        const failed = await waitFor('failed', async () => {
+          const pub = (await read(res.body.id)).publications[0];
+          return pub?.status === 'failed' ? pub : false;
+        });
+        // Permanent: one attempt, no retry, however many PUBLISH_MAX_ATTEMPTS allows.
+        expect(failed).toMatchObject({ attempts: 1, lastErrorCode: 'CHANNEL_MISCONFIGURED' });
+        expect(failed.lastError).toMatch(
+          /^webhook endpoint refused: .* resolves to .*, an internal address; list the host in OUTBOUND_ALLOW_HOSTS/,
+        );
+        const seenByEditor = (await read(res.body.id, c.people.editor)).publications[0];
+        expect(seenByEditor.lastError).toBe('渠道配置有误，请联系管理员');
+        expect(heard).toHaveLength(0);
+      },
+    );
+  });
+
   describe('Images', () => {
     it('publishes the approved bytes even when the image behind the URL changed after approval', async () => {
       const before = await realImage('before', false);

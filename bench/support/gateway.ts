@@ -37,6 +37,9 @@ export function gatewayEnv(o: {
     CREDENTIALS_KEY: o.keys.credentials,
     AUDIT_SIGNING_KEY: o.keys.audit,
     AUDIT_CHECKPOINT_INTERVAL_SECONDS: '0',
+    // The benches' webhook receivers listen on loopback, which channel endpoints may not reach
+    // unless listed.
+    OUTBOUND_ALLOW_HOSTS: '127.0.0.1',
     ...o.extra,
   });
 }

@@ -265,4 +265,97 @@ describe('OutboundFetcher', () => {
       await new Promise((r) => slow.server.close(r));
     }
   });
+
+  describe('request (a channel endpoint)', () => {
+    let api: Local;
+    const bodies: string[] = [];
+
+    beforeAll(async () => {
+      api = await local((req, res) => {
+        let body = '';
+        req.on('data', (c: Buffer) => (body += c.toString()));
+        req.on('end', () => {
+          bodies.push(body);
+          if (req.url === '/moved') {
+            res.writeHead(307, { location: `http://127.0.0.1:${target.port}/elsewhere` }).end();
+          } else if (req.url === '/long') {
+            res.writeHead(200, { 'content-type': 'text/plain' }).end('x'.repeat(5000));
+          } else {
+            res
+              .writeHead(201, { 'content-type': 'application/json', 'x-seen': req.method })
+              .end(JSON.stringify({ method: req.method, type: req.headers['content-type'], body }));
+          }
+        });
+      });
+    });
+    afterAll(async () => {
+      await new Promise((r) => api.server.close(r));
+    });
+
+    const post = (path: string, allow = `127.0.0.1:${api?.port}`) =>
+      guarded(allow).request(`http://127.0.0.1:${api.port}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"a":1}',
+        maxBytes: 1000,
+      });
+
+    it('sends the method, headers and body, and answers status, headers and text', async () => {
+      const res = await post('/call');
+      expect(res.status).toBe(201);
+      expect(res.headers['x-seen']).toBe('POST');
+      expect(res.truncated).toBe(false);
+      expect(JSON.parse(res.text)).toEqual({
+        method: 'POST',
+        type: 'application/json',
+        body: '{"a":1}',
+      });
+    });
+
+    it('refuses a loopback endpoint not listed, without connecting', async () => {
+      const before = api.requests.length;
+      const err = await refusal(post('/call', ''));
+      expect(err.code).toBe(ErrorCode.OUTBOUND_ADDRESS_FORBIDDEN);
+      expect(err.retryable).toBe(false);
+      expect(api.requests.length).toBe(before);
+    });
+
+    it('a host listed without a port is allowed on any port', async () => {
+      expect((await post('/call', '127.0.0.1')).status).toBe(201);
+    });
+
+    it('does not follow a redirect: the 3xx is the answer', async () => {
+      const before = target.requests.length;
+      const res = await post('/moved');
+      expect(res.status).toBe(307);
+      expect(target.requests.length).toBe(before);
+    });
+
+    it('reads at most maxBytes of the answer', async () => {
+      const res = await post('/long');
+      expect(res.status).toBe(200);
+      expect(res.truncated).toBe(true);
+      expect(res.text).toHaveLength(1000);
+    });
+
+    it("is bounded by the caller's signal", async () => {
+      const slow = await local(() => undefined);
+      try {
+        const err = await refusal(
+          guarded('127.0.0.1').request(`http://127.0.0.1:${slow.port}/`, {
+            method: 'POST',
+            body: 'x',
+            maxBytes: 10,
+            signal: AbortSignal.timeout(100),
+          }),
+        );
+        expect(err.code).toBe(ErrorCode.OUTBOUND_UNREACHABLE);
+        expect(err.retryable).toBe(true);
+        expect(err.reason).toMatch(/timed out/);
+      } finally {
+        slow.server.closeAllConnections();
+        await new Promise((r) => slow.server.close(r));
+      }
+    });
+  });
 });

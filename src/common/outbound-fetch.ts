@@ -1,5 +1,5 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
-import http, { IncomingMessage } from 'node:http';
+import http, { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { BlockList, isIP, LookupFunction } from 'node:net';
 import { AppException } from 'src/common/app.exception';
@@ -7,8 +7,10 @@ import { ErrorCode } from 'src/common/error-code';
 import { ImageType, sniffImage } from 'src/common/image-type';
 
 /*
- * The one way the gateway fetches a URL that a user supplied (an image in a post body, a cover).
- * Everything else it calls (a channel's API or webhook) is an endpoint an administrator set.
+ * The one way the gateway fetches a URL that a user supplied: an image in a post body or a cover
+ * (`fetch`, `fetchImage`), and a channel's endpoint an administrator set, its webhook or API
+ * (`request`). An administrator's URL is guarded the same: a channel pointed at 127.0.0.1:6379
+ * or the cloud metadata address would otherwise make the gateway speak for whoever set it.
  *
  * The name is resolved once per hop, every address it resolves to is checked, and the connection
  * is made to the checked address through a pinned `lookup`, so a second DNS answer (rebinding)
@@ -146,6 +148,25 @@ export interface FetchOptions {
   accept?: string;
 }
 
+/** An API call: no redirect is followed, whatever the status it is the caller's to judge. */
+export interface RequestOptions {
+  method: string;
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+  /** Bounds the call; without one, the policy's timeout does. */
+  signal?: AbortSignal;
+  /** The most of the answer's body read; the rest is dropped (`truncated`). */
+  maxBytes: number;
+}
+
+export interface Answer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  /** The body as UTF-8, at most `maxBytes` of it. */
+  text: string;
+  truncated: boolean;
+}
+
 export interface Fetched {
   /** The URL that answered, after redirects. */
   url: string;
@@ -196,7 +217,13 @@ export class OutboundFetcher {
     let url = this.parse(raw, raw);
     for (let hop = 0; ; hop++) {
       const address = await this.check(url, raw);
-      const res = await this.request(url, address, options, signal, raw);
+      const res = await this.open(url, address, signal, raw, {
+        method: 'GET',
+        headers: {
+          accept: options.accept ?? '*/*',
+          'user-agent': 'SanshenGateway/1 (+media import)',
+        },
+      });
       const location = res.headers.location;
       if (REDIRECTS.has(res.statusCode ?? 0) && location) {
         res.destroy();
@@ -219,6 +246,35 @@ export class OutboundFetcher {
       const bytes = await this.read(res, options.maxBytes, signal, raw);
       return { url: url.toString(), contentType, bytes };
     }
+  }
+
+  /**
+   * One request to an endpoint, every address check of `fetch` included. A redirect is not
+   * followed (a POST replayed elsewhere is not the call that was meant, and the hop would need
+   * the same checks): its 3xx is the answer. Refusals and transport failures are OutboundErrors.
+   */
+  async request(raw: string, options: RequestOptions): Promise<Answer> {
+    const signal = options.signal ?? AbortSignal.timeout(this.policy.timeoutMs);
+    const url = this.parse(raw, raw);
+    const address = await this.check(url, raw);
+    const body = options.body === undefined ? undefined : Buffer.from(options.body);
+    const res = await this.open(url, address, signal, raw, {
+      method: options.method,
+      headers: {
+        accept: '*/*',
+        'user-agent': 'SanshenGateway/1',
+        ...options.headers,
+        ...(body ? { 'content-length': String(body.length) } : {}),
+      },
+      body,
+    });
+    const { bytes, truncated } = await this.readAtMost(res, options.maxBytes, signal, raw);
+    return {
+      status: res.statusCode ?? 0,
+      headers: res.headers,
+      text: bytes.toString('utf8'),
+      truncated,
+    };
   }
 
   /** An image: fetched as above, with an image Content-Type and bytes that are PNG/JPEG/GIF/WebP. */
@@ -307,12 +363,12 @@ export class OutboundFetcher {
     return addresses[0];
   }
 
-  private request(
+  private open(
     url: URL,
     address: ResolvedAddress,
-    options: FetchOptions,
     signal: AbortSignal,
     raw: string,
+    send: { method: string; headers: Record<string, string>; body?: Buffer },
   ): Promise<IncomingMessage> {
     // Always the checked address: a second resolution here could answer differently.
     const pinned: LookupFunction = (_host, opts, callback) => {
@@ -325,18 +381,50 @@ export class OutboundFetcher {
     const client = url.protocol === 'https:' ? https : http;
     return new Promise((resolve, reject) => {
       const req = client.request(url, {
-        method: 'GET',
+        method: send.method,
         agent: false,
         lookup: pinned,
         signal,
-        headers: {
-          accept: options.accept ?? '*/*',
-          'user-agent': 'SanshenGateway/1 (+media import)',
-        },
+        headers: send.headers,
       });
       req.once('response', resolve);
       req.once('error', (err) => reject(this.transportError(raw, err, signal)));
-      req.end();
+      req.end(send.body);
+    });
+  }
+
+  /** Up to `maxBytes` of the body; the connection is dropped past that. */
+  private readAtMost(
+    res: IncomingMessage,
+    maxBytes: number,
+    signal: AbortSignal,
+    raw: string,
+  ): Promise<{ bytes: Buffer; truncated: boolean }> {
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let settled = false;
+      const done = (truncated: boolean) => {
+        if (settled) return;
+        settled = true;
+        if (truncated) res.destroy();
+        resolve({ bytes: Buffer.concat(chunks), truncated });
+      };
+      res.on('data', (chunk: Buffer) => {
+        const room = maxBytes - size;
+        size += chunk.length;
+        chunks.push(chunk.length > room ? chunk.subarray(0, room) : chunk);
+        if (size > maxBytes) done(true);
+      });
+      res.once('end', () => done(false));
+      const fail = (err: unknown) => {
+        if (settled) return;
+        settled = true;
+        res.destroy();
+        reject(this.transportError(raw, err, signal));
+      };
+      res.once('error', fail);
+      res.once('aborted', () => fail(new Error('aborted')));
     });
   }
 

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { OutboundFetcher, parseAllowHosts } from 'src/common/outbound-fetch';
 import type { Channel } from 'src/modules/channels/channel.entity';
 import { mediaRefOf } from 'src/modules/media/media.service';
 import {
@@ -37,6 +38,12 @@ export interface WechatFixture {
   /** An adapter reading this fixture's stored images. */
   adapter(options?: Partial<WechatMpAdapterOptions>): WechatMpAdapter;
 }
+
+/** The fake server listens on loopback, which the guarded fetcher refuses unless it is listed. */
+export const LOOPBACK_OUTBOUND = new OutboundFetcher({
+  allowHosts: parseAllowHosts('127.0.0.1'),
+  timeoutMs: 10_000,
+});
 
 const JPEG_MAGIC = Buffer.from([0xff, 0xd8, 0xff, 0xe0]);
 const PNG_MAGIC = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -146,6 +153,7 @@ export function useWechatServer(): WechatFixture {
     paths: () => current().calls.map((c) => c.path),
     media,
     image,
-    adapter: (options = {}) => new WechatMpAdapter({ media, ...options }),
+    adapter: (options = {}) =>
+      new WechatMpAdapter({ media, outbound: LOOPBACK_OUTBOUND, ...options }),
   };
 }

@@ -40,6 +40,8 @@ export class GatewayProcess {
           PATH: process.env.PATH ?? '',
           NODE_PATH: ROOT,
           LOG_LEVEL: 'warn',
+          // As startApp: the tests' receivers listen on loopback.
+          OUTBOUND_ALLOW_HOSTS: '127.0.0.1',
           ...this.env,
           PORT: String(this.port),
         },

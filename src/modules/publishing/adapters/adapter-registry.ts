@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { OutboundFetcher } from 'src/common/outbound-fetch';
 import { AppConfig } from 'src/config/app-config';
 import type { Platform } from 'src/modules/channels/channel.entity';
 import { MediaService } from 'src/modules/media/media.service';
@@ -30,10 +31,12 @@ export class AdapterRegistry {
   private readonly adapters: Map<Platform, ChannelAdapter>;
 
   constructor(config: AppConfig, media: MediaService) {
+    // Channel endpoints are set by administrators, and still checked as any URL from outside.
+    const outbound = new OutboundFetcher(config.outbound);
     const list: ChannelAdapter[] = [
-      new WebhookAdapter(),
-      new WebsiteAdapter(config.publicBaseUrl),
-      new WechatMpAdapter({ baseUrl: config.publishing.wechatBaseUrl, media }),
+      new WebhookAdapter(outbound),
+      new WebsiteAdapter(config.publicBaseUrl, outbound),
+      new WechatMpAdapter({ baseUrl: config.publishing.wechatBaseUrl, media, outbound }),
       new UnsupportedAdapter('weibo'),
       new UnsupportedAdapter('douyin'),
     ];

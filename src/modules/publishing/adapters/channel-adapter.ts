@@ -1,3 +1,5 @@
+import { ErrorCode } from 'src/common/error-code';
+import type { OutboundError } from 'src/common/outbound-fetch';
 import type { Channel, Platform } from 'src/modules/channels/channel.entity';
 
 /** Exactly the approved revision, as every adapter receives it. */
@@ -60,6 +62,26 @@ export class AdapterError extends Error {
     super(message);
     this.name = 'AdapterError';
   }
+}
+
+/**
+ * An endpoint the guarded fetcher refused, as a permanent failure: retrying changes nothing
+ * until an administrator fixes the channel or lists the host in OUTBOUND_ALLOW_HOSTS.
+ * `what` names the caller ("webhook", "WeChat stable_token"); the URL itself stays out, since
+ * an endpoint may carry a token in its query.
+ */
+export function refusedEndpoint(what: string, err: OutboundError): AdapterError {
+  const why =
+    err.code === ErrorCode.OUTBOUND_ADDRESS_FORBIDDEN
+      ? `${err.reason}, an internal address; list the host in OUTBOUND_ALLOW_HOSTS to allow it`
+      : err.message.replace(/^The URL/, 'the URL');
+  return new AdapterError(
+    `${what} endpoint refused: ${why}`,
+    false,
+    undefined,
+    undefined,
+    'CHANNEL_MISCONFIGURED',
+  );
 }
 
 /** A stored image, as the publishers send it: the bytes an approved revision names by digest. */

@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { Answer, OutboundError, OutboundFetcher } from 'src/common/outbound-fetch';
 import {
   AdapterContext,
   AdapterError,
@@ -6,6 +7,7 @@ import {
   ChannelAdapter,
   Operation,
   PublishContent,
+  refusedEndpoint,
 } from 'src/modules/publishing/adapters/channel-adapter';
 
 export const WEBHOOK_EVENTS: Record<Operation, string> = {
@@ -41,8 +43,12 @@ export function webhookPayload(content: PublishContent, operation: Operation, no
   });
 }
 
+/** Enough of a receiver's answer for its `{externalId, url}` and an error's first words. */
+const MAX_ANSWER_BYTES = 64 * 1024;
+
 /** POST to a URL, signed; a 2xx answer is success and may name `{externalId, url}`. */
 export async function deliverWebhook(
+  outbound: OutboundFetcher,
   url: string,
   secret: string,
   content: PublishContent,
@@ -52,9 +58,9 @@ export async function deliverWebhook(
   const now = new Date();
   const body = webhookPayload(content, operation, now);
   const timestamp = Math.floor(now.getTime() / 1000);
-  let res: Response;
+  let res: Answer;
   try {
-    res = await fetch(url, {
+    res = await outbound.request(url, {
       method: 'POST',
       headers: {
         'content-type': 'application/json',
@@ -66,13 +72,20 @@ export async function deliverWebhook(
       },
       body,
       signal: ctx.signal,
-      redirect: 'manual',
+      maxBytes: MAX_ANSWER_BYTES,
     });
   } catch (e) {
-    const why = ctx.signal.aborted ? 'timed out' : e instanceof Error ? e.message : String(e);
+    if (e instanceof OutboundError && !e.retryable) throw refusedEndpoint('webhook', e);
+    const why = ctx.signal.aborted
+      ? 'timed out'
+      : e instanceof OutboundError
+        ? `failed: ${e.reason}`
+        : e instanceof Error
+          ? e.message
+          : String(e);
     throw new AdapterError(`webhook ${why}`, true);
   }
-  const text = await res.text().catch(() => '');
+  const text = res.text;
   if (res.status < 200 || res.status >= 300) {
     throw new AdapterError(
       `webhook answered HTTP ${res.status}${text ? `: ${text.slice(0, 200)}` : ''}`,
@@ -102,12 +115,28 @@ export function webhookSecret(ctx: AdapterContext): string {
 export class WebhookAdapter implements ChannelAdapter {
   readonly platform = 'webhook' as const;
 
+  constructor(private readonly outbound: OutboundFetcher) {}
+
   publish(content: PublishContent, ctx: AdapterContext): Promise<AdapterResult> {
-    return deliverWebhook(this.url(ctx), webhookSecret(ctx), content, ctx, 'publish');
+    return deliverWebhook(
+      this.outbound,
+      this.url(ctx),
+      webhookSecret(ctx),
+      content,
+      ctx,
+      'publish',
+    );
   }
 
   retract(content: PublishContent, ctx: AdapterContext): Promise<AdapterResult> {
-    return deliverWebhook(this.url(ctx), webhookSecret(ctx), content, ctx, 'retract');
+    return deliverWebhook(
+      this.outbound,
+      this.url(ctx),
+      webhookSecret(ctx),
+      content,
+      ctx,
+      'retract',
+    );
   }
 
   private url(ctx: AdapterContext): string {

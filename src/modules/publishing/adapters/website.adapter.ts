@@ -1,3 +1,4 @@
+import type { OutboundFetcher } from 'src/common/outbound-fetch';
 import {
   AdapterContext,
   AdapterResult,
@@ -14,12 +15,16 @@ import { deliverWebhook, webhookSecret } from 'src/modules/publishing/adapters/w
 export class WebsiteAdapter implements ChannelAdapter {
   readonly platform = 'website' as const;
 
-  constructor(private readonly publicBaseUrl: string) {}
+  constructor(
+    private readonly publicBaseUrl: string,
+    private readonly outbound: OutboundFetcher,
+  ) {}
 
   async publish(content: PublishContent, ctx: AdapterContext): Promise<AdapterResult> {
     const page = `${this.publicBaseUrl}/sites/${ctx.channel.id}/posts/${content.postId}`;
     if (typeof ctx.channel.config.url === 'string') {
       const pushed = await deliverWebhook(
+        this.outbound,
         ctx.channel.config.url,
         webhookSecret(ctx),
         content,
@@ -37,7 +42,14 @@ export class WebsiteAdapter implements ChannelAdapter {
 
   async retract(content: PublishContent, ctx: AdapterContext): Promise<AdapterResult> {
     if (typeof ctx.channel.config.url === 'string') {
-      await deliverWebhook(ctx.channel.config.url, webhookSecret(ctx), content, ctx, 'retract');
+      await deliverWebhook(
+        this.outbound,
+        ctx.channel.config.url,
+        webhookSecret(ctx),
+        content,
+        ctx,
+        'retract',
+      );
     }
     return { kind: 'done' };
   }

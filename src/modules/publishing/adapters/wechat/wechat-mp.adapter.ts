@@ -1,3 +1,4 @@
+import type { OutboundFetcher } from 'src/common/outbound-fetch';
 import type { Channel } from 'src/modules/channels/channel.entity';
 import {
   AdapterContext,
@@ -48,6 +49,8 @@ export interface WechatMpAdapterOptions {
   now?: () => number;
   /** The stored images the revision names (the only images it uploads). */
   media: MediaReader;
+  /** How it reaches the API: the channel's baseUrl is checked as any outbound URL. */
+  outbound: OutboundFetcher;
 }
 
 interface WechatChannelConfig extends ArticleSettings {
@@ -88,11 +91,13 @@ export class WechatMpAdapter implements ChannelAdapter {
   private readonly baseUrl: string;
   private readonly tokens: TokenCache;
   private readonly media: MediaReader;
+  private readonly outbound: OutboundFetcher;
 
   constructor(options: WechatMpAdapterOptions) {
     this.baseUrl = trimSlash(options.baseUrl ?? WECHAT_DEFAULT_BASE_URL);
     this.tokens = new TokenCache(options.now ?? Date.now);
     this.media = options.media;
+    this.outbound = options.outbound;
   }
 
   async publish(content: PublishContent, ctx: AdapterContext): Promise<AdapterResult> {
@@ -229,7 +234,7 @@ export class WechatMpAdapter implements ChannelAdapter {
     credentials: Credentials,
     signal: AbortSignal,
   ): WechatSession {
-    return new WechatSession(config.baseUrl, credentials, signal, this.tokens);
+    return new WechatSession(config.baseUrl, credentials, signal, this.tokens, this.outbound);
   }
 }
 

@@ -1,3 +1,4 @@
+import { OutboundFetcher } from 'src/common/outbound-fetch';
 import { startWechatServer, WechatServer } from 'test/fakes/wechat-server';
 import { useWechatServer } from 'test/fakes/wechat-fixtures';
 
@@ -36,6 +37,18 @@ describe('WeChat API calls: errcodes, transport failures, secrets', () => {
     expect(err.message).toBe(
       'WeChat draft/add refused: errcode 40007 (invalid media_id): invalid media_id hint: [xyz]',
     );
+  });
+
+  it('refuses a base URL on an address not allowed, permanently, calling nothing', async () => {
+    const guarded = new OutboundFetcher({ allowHosts: [], timeoutMs: 1000 });
+    const err = await failure(fx.adapter({ outbound: guarded }).publish(content(), ctx()));
+    expect(err).toMatchObject({ retryable: false, code: 'CHANNEL_MISCONFIGURED' });
+    expect(err.message).toBe(
+      'WeChat stable_token endpoint refused: 127.0.0.1 resolves to 127.0.0.1, an internal address; ' +
+        'list the host in OUTBOUND_ALLOW_HOSTS to allow it',
+    );
+    expect(err.message).not.toContain(server.appSecret);
+    expect(server.calls).toHaveLength(0);
   });
 
   it('treats a timeout as retryable', async () => {

@@ -1,4 +1,9 @@
-import { AdapterContext, AdapterError } from 'src/modules/publishing/adapters/channel-adapter';
+import { Answer, OutboundError, OutboundFetcher } from 'src/common/outbound-fetch';
+import {
+  AdapterContext,
+  AdapterError,
+  refusedEndpoint,
+} from 'src/modules/publishing/adapters/channel-adapter';
 import {
   IssuedToken,
   TOKEN_ERRCODES,
@@ -9,6 +14,8 @@ const RATE_LIMITED = 45009;
 const SYSTEM_BUSY = -1;
 const RATE_LIMIT_WAIT_MS = 60_000;
 const DEFAULT_TOKEN_SECONDS = 7200;
+/** WeChat's replies are small JSON objects; anything longer is not one. */
+const MAX_REPLY_BYTES = 1024 * 1024;
 
 const ERRCODE_MEANINGS: Record<number, string> = {
   [-1]: 'system busy',
@@ -47,6 +54,7 @@ export class WechatSession {
     private readonly credentials: Credentials,
     private readonly signal: AbortSignal,
     private readonly tokens: TokenCache,
+    private readonly outbound: OutboundFetcher,
   ) {
     this.secrets.add(credentials.appSecret);
   }
@@ -102,20 +110,30 @@ export class WechatSession {
   }
 
   private async send(name: string, url: string, init: RequestInit): Promise<Reply> {
-    let res: Response;
-    let text: string;
+    let res: Answer;
     try {
-      res = await fetch(url, { ...init, method: 'POST', signal: this.signal });
-      text = await res.text();
+      // Request encodes a FormData body (and its boundary) as fetch would have.
+      const encoded = new Request(url, { ...init, method: 'POST' });
+      res = await this.outbound.request(url, {
+        method: 'POST',
+        headers: Object.fromEntries(encoded.headers),
+        body: Buffer.from(await encoded.arrayBuffer()),
+        signal: this.signal,
+        maxBytes: MAX_REPLY_BYTES,
+      });
     } catch (err) {
+      if (err instanceof OutboundError && !err.retryable) {
+        throw refusedEndpoint(`WeChat ${name}`, err);
+      }
       throw this.transportError(`calling WeChat ${name}`, err);
     }
-    if (!res.ok) {
+    if (res.status < 200 || res.status >= 300) {
       throw new AdapterError(
         `WeChat ${name} answered HTTP ${res.status}`,
         retryableStatus(res.status),
       );
     }
+    const text = res.truncated ? '' : res.text;
     let reply: unknown;
     try {
       reply = JSON.parse(text);
@@ -210,6 +228,7 @@ function retryableStatus(status: number): boolean {
 }
 
 function describeError(err: unknown): string {
+  if (err instanceof OutboundError) return err.reason;
   if (!(err instanceof Error)) return String(err);
   const cause = (err as { cause?: unknown }).cause;
   const detail =
