@@ -1,6 +1,6 @@
 import { BullModule } from '@nestjs/bullmq';
 import { DynamicModule, Module } from '@nestjs/common';
-import { redisConnection } from 'src/common/redis-connection';
+import { producerConnection } from 'src/common/redis-connection';
 import { AppConfig } from 'src/config/app-config';
 import { BullmqExecutor, PublicationsProcessor } from 'src/modules/publishing/bullmq.executor';
 import { PUBLICATIONS_QUEUE } from 'src/modules/publishing/executor';
@@ -27,17 +27,15 @@ export class PublishingExecutionModule {
         providers: [InProcessExecutor],
       };
     }
-    const connection = redisConnection(config.redisUrl);
+    // The producer fails fast while Redis is down; the relay simply tries again. The worker
+    // (PublicationsProcessor) builds its own, waiting connection: never these options.
+    const connection = producerConnection(config.redisUrl);
     return {
       module: PublishingExecutionModule,
       imports: [
         PublishingModule,
         BullModule.forRoot({ connection, prefix: config.publishing.queuePrefix }),
-        // The producer fails fast while Redis is down; the relay simply tries again.
-        BullModule.registerQueue({
-          name: PUBLICATIONS_QUEUE,
-          connection: { ...connection, enableOfflineQueue: false },
-        }),
+        BullModule.registerQueue({ name: PUBLICATIONS_QUEUE, connection }),
       ],
       providers: [BullmqExecutor, ...(opts.worker ? [PublicationsProcessor] : [])],
     };
