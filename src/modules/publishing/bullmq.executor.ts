@@ -1,4 +1,3 @@
-import { InjectQueue } from '@nestjs/bullmq';
 import {
   Injectable,
   Logger,
@@ -6,7 +5,7 @@ import {
   BeforeApplicationShutdown,
 } from '@nestjs/common';
 import { Job, Queue, Worker } from 'bullmq';
-import { workerConnection } from 'src/common/redis-connection';
+import { producerConnection, workerConnection } from 'src/common/redis-connection';
 import { AppConfig } from 'src/config/app-config';
 import {
   ATTEMPT_JOB,
@@ -62,13 +61,21 @@ export class BullmqExecutor
   /** What this relay already enqueued, by job id: a row is added again only when it has changed. */
   private readonly enqueued = new Map<string, { key: string; at: number }>();
 
+  /** The producer: fails fast while Redis is away (the table keeps the work meanwhile). */
+  private readonly queue: Queue<AttemptJob>;
+
   constructor(
-    @InjectQueue(PUBLICATIONS_QUEUE) private readonly queue: Queue<AttemptJob>,
     private readonly publisher: PublisherService,
     private readonly config: AppConfig,
     ref: ExecutorRef,
   ) {
     super();
+    this.queue = new Queue<AttemptJob>(PUBLICATIONS_QUEUE, {
+      connection: producerConnection(config.redisUrl!),
+      prefix: config.publishing.queuePrefix,
+    });
+    // Failures surface where the queue is used (relay, /health); the event would repeat them.
+    this.queue.on('error', () => undefined);
     ref.attach(this);
   }
 
@@ -82,6 +89,9 @@ export class BullmqExecutor
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.running;
+    // QUIT is refused at once while Redis is away (fail-fast): then drop the socket instead.
+    await Promise.race([this.queue.close().catch(() => undefined), sleep(1000)]);
+    await this.queue.client.then((c) => c.disconnect()).catch(() => undefined);
   }
 
   notify(): void {
@@ -259,7 +269,12 @@ export class PublicationsProcessor implements OnApplicationBootstrap, BeforeAppl
     if (!closed) {
       this.logger.warn('worker did not stop within its grace period: letting go of its jobs');
       await Promise.race([worker.close(true), sleep(1000)]);
-      await worker.disconnect().catch(() => undefined);
+      // Both of its connections: ioredis would otherwise keep reconnecting after the close.
+      const blocking = (
+        worker as unknown as { blockingConnection?: { disconnect(wait: boolean): unknown } }
+      ).blockingConnection;
+      await Promise.race([worker.disconnect().catch(() => undefined), sleep(1000)]);
+      blocking?.disconnect(false);
     }
   }
 

@@ -1,9 +1,6 @@
-import { BullModule } from '@nestjs/bullmq';
 import { DynamicModule, Module } from '@nestjs/common';
-import { producerConnection } from 'src/common/redis-connection';
 import { AppConfig } from 'src/config/app-config';
 import { BullmqExecutor, PublicationsProcessor } from 'src/modules/publishing/bullmq.executor';
-import { PUBLICATIONS_QUEUE } from 'src/modules/publishing/executor';
 import { InProcessExecutor } from 'src/modules/publishing/in-process.executor';
 import { PublishingModule } from 'src/modules/publishing/publishing.module';
 
@@ -27,16 +24,12 @@ export class PublishingExecutionModule {
         providers: [InProcessExecutor],
       };
     }
-    // The producer fails fast while Redis is down; the relay simply tries again. The worker
-    // (PublicationsProcessor) builds its own, waiting connection: never these options.
-    const connection = producerConnection(config.redisUrl);
+    // The relay's producer fails fast while Redis is down and the worker has its own waiting
+    // connection: both are built in bullmq.executor.ts, not by @nestjs/bullmq, which would
+    // give the Worker the queue's (fail-fast) connection options.
     return {
       module: PublishingExecutionModule,
-      imports: [
-        PublishingModule,
-        BullModule.forRoot({ connection, prefix: config.publishing.queuePrefix }),
-        BullModule.registerQueue({ name: PUBLICATIONS_QUEUE, connection }),
-      ],
+      imports: [PublishingModule],
       providers: [BullmqExecutor, ...(opts.worker ? [PublicationsProcessor] : [])],
     };
   }
