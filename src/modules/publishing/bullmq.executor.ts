@@ -91,7 +91,11 @@ export class BullmqExecutor
     await this.running;
     // QUIT is refused at once while Redis is away (fail-fast): then drop the socket instead.
     await Promise.race([this.queue.close().catch(() => undefined), sleep(1000)]);
-    await this.queue.client.then((c) => c.disconnect()).catch(() => undefined);
+    // (`client` never resolves for a Redis that was never reached: close() dropped that one.)
+    await Promise.race([
+      this.queue.client.then((c) => c.disconnect()).catch(() => undefined),
+      sleep(200),
+    ]);
   }
 
   notify(): void {
