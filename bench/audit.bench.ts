@@ -35,6 +35,7 @@ import { canonicalJson } from 'src/common/canonical-json';
 import { runWithRequestContext } from 'src/common/request-context';
 import { AuditChainHead, AuditEvent } from 'src/modules/audit/audit-event.entity';
 import { Transactions } from 'src/database/transactions';
+import type { AppConfig } from 'src/config/app-config';
 import { chainHash } from 'src/modules/audit/audit-hash';
 import { AuditInput, AuditService, VerifyResult } from 'src/modules/audit/audit.service';
 import { openDatabase, recreateDatabase, serverInfo } from './support/mysql';
@@ -381,7 +382,7 @@ async function main(): Promise<number> {
     const { version, innodbFlushLogAtTrxCommit } = await serverInfo(ds);
     const flush = { Value: innodbFlushLogAtTrxCommit };
 
-    const tx = new Transactions(ds);
+    const tx = new Transactions(ds, { dbLockWaitTimeoutSeconds: 50 } as AppConfig);
     const audit = new AuditService(ds);
     const append = (i: number) =>
       runWithRequestContext(sampleContext(i), () =>

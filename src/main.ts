@@ -7,7 +7,7 @@ async function main(): Promise<void> {
   const config = configOrExit();
   const app = await createApp(config);
   const seeded = await app.get(DemoSeedService).seedIfEmpty();
-  await app.listen(config.port);
+  await app.listen(config.port, config.host);
   const url = (await app.getUrl()).replace('[::1]', 'localhost').replace('127.0.0.1', 'localhost');
   const lines = [
     '',

@@ -3,9 +3,16 @@ import type { Request, Response } from 'express';
 import { QueryFailedError } from 'typeorm';
 import { AppException } from 'src/common/app.exception';
 import { ErrorCode } from 'src/common/error-code';
-import { isUniqueViolation } from 'src/common/db-errors';
+import {
+  describeDatabaseError,
+  isDatabaseUnavailable,
+  isUniqueViolation,
+} from 'src/common/db-errors';
 import { safeError } from 'src/common/log-safe';
 import { jsonShapeProblem } from 'src/common/validation';
+
+/** Seconds a client is asked to wait after a dependency outage: about one reconnect. */
+export const OUTAGE_RETRY_AFTER_SECONDS = 2;
 
 interface ErrorBody {
   statusCode: number;
@@ -48,15 +55,42 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const ctx = host.switchToHttp();
     const res = ctx.getResponse<Response>();
     const req = ctx.getRequest<Request>();
+    const requestId = (req as Request & { id?: string }).id;
+    if (isDatabaseUnavailable(exception)) {
+      // Once, here, with the request id; the statement and its parameters stay out of the log.
+      this.logger.error(
+        { requestId, db: describeDatabaseError(exception) },
+        'database unavailable: answered 503',
+      );
+      if (!res.headersSent) {
+        res.setHeader('Retry-After', String(OUTAGE_RETRY_AFTER_SECONDS));
+        res.status(503).json({
+          statusCode: 503,
+          code: ErrorCode.SERVICE_UNAVAILABLE,
+          message: 'The service is temporarily unavailable; try again shortly',
+          requestId,
+        } satisfies ErrorBody);
+      }
+      return;
+    }
     const body = this.toBody(exception);
-    body.requestId = (req as Request & { id?: string }).id;
+    body.requestId = requestId;
     if (body.statusCode >= 500) {
       // Never the error object itself: a QueryFailedError carries the SQL and its parameters.
-      const err = safeError(exception);
-      this.logger.error({ err, requestId: body.requestId }, err.message);
+      const err =
+        exception instanceof QueryFailedError
+          ? describeDatabaseError(exception)
+          : safeError(exception);
+      this.logger.error(
+        { err, requestId },
+        exception instanceof Error ? exception.message : 'unhandled error',
+      );
     }
     if (exception instanceof AppException && exception.headers) {
       for (const [k, v] of Object.entries(exception.headers)) res.setHeader(k, v);
+    }
+    if (body.statusCode === 503 && !res.getHeader('Retry-After')) {
+      res.setHeader('Retry-After', String(OUTAGE_RETRY_AFTER_SECONDS));
     }
     if (res.headersSent) return;
     res.status(body.statusCode).json(body);

@@ -13,6 +13,12 @@ export type DatabaseConfig = { type: 'sqlite'; path: string } | { type: 'mysql';
 export class AppConfig {
   readonly env: Environment['NODE_ENV'];
   readonly port: number;
+  /** Interface the API listens on (HOST). */
+  readonly host: string;
+  /** MySQL innodb_lock_wait_timeout for every pooled session. */
+  readonly dbLockWaitTimeoutSeconds: number;
+  /** How long a stopping worker waits for running deliveries. */
+  readonly shutdownGraceMs: number;
   readonly dataDir: string;
   readonly database: DatabaseConfig;
   readonly redisUrl?: string;
@@ -51,6 +57,10 @@ export class AppConfig {
   constructor(e: Environment) {
     this.env = e.NODE_ENV;
     this.port = e.PORT;
+    // Only production opens every interface by default: a trial install is not reachable from the LAN.
+    this.host = e.HOST ?? (e.NODE_ENV === 'production' ? '0.0.0.0' : '127.0.0.1');
+    this.dbLockWaitTimeoutSeconds = e.DB_LOCK_WAIT_TIMEOUT_SECONDS;
+    this.shutdownGraceMs = e.SHUTDOWN_GRACE_MS;
     this.dataDir = resolve(e.DATA_DIR);
     this.database = parseDatabaseUrl(e.DATABASE_URL, this.dataDir);
     this.redisUrl = e.REDIS_URL;

@@ -61,4 +61,22 @@ describe('configuration', () => {
     expect(readFileSync(join(dir, 'audit-signing-key.pem'), 'utf8')).toContain('PRIVATE KEY');
     expect(a.database).toEqual({ type: 'sqlite', path: join(dir, 'sanshen.sqlite') });
   });
+
+  it('listens on 127.0.0.1 unless production or HOST says otherwise', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sanshen-config-'));
+    expect(AppConfig.fromEnv({ DATA_DIR: dir }).host).toBe('127.0.0.1');
+    expect(AppConfig.fromEnv({ DATA_DIR: dir, HOST: '::' }).host).toBe('::');
+    expect(AppConfig.fromEnv({ DATA_DIR: dir }).dbLockWaitTimeoutSeconds).toBe(3);
+    expect(
+      AppConfig.fromEnv({
+        DATA_DIR: dir,
+        NODE_ENV: 'production',
+        JWT_SECRET: 'x'.repeat(40),
+        CREDENTIALS_KEY: 'ab'.repeat(32),
+        AUDIT_SIGNING_KEY: 'MC4CAQAwBQYDK2VwBCIEIJ+DYvh6SEqVTm50DFtMDoQikTmiCqirVv9mWG9qfSnF',
+        DATABASE_URL: 'mysql://u:p@db:3306/sanshen',
+      }).host,
+    ).toBe('0.0.0.0');
+    expect(fail({ HOST: 'a b' })).toMatch(/^HOST /);
+  });
 });

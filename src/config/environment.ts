@@ -34,6 +34,29 @@ export class Environment {
   @Max(65535)
   PORT = 3000;
 
+  /** Interface the API listens on. Unset: 0.0.0.0 when NODE_ENV=production, else 127.0.0.1. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^[0-9A-Za-z.:[\]-]+$/, { message: 'must be an address or host name, e.g. 127.0.0.1' })
+  HOST?: string;
+
+  /**
+   * Seconds a MySQL statement waits for a row lock before it gives up (per session):
+   * a request then fails with 503 rather than outliving its client.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(120)
+  DB_LOCK_WAIT_TIMEOUT_SECONDS = 3;
+
+  /** How long a stopping worker waits for running deliveries before it lets go of them. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(600000)
+  SHUTDOWN_GRACE_MS = 10000;
+
   @Transform(emptyToUndefined)
   @IsOptional()
   @Matches(/^(sqlite:.+|mysql:\/\/[^\s]+)$/, {
@@ -239,6 +262,7 @@ export class ConfigError extends Error {}
 
 /** Variables without a default (so absent from `new Environment()`'s keys). */
 const OPTIONAL_KEYS = [
+  'HOST',
   'PUBLIC_BASE_URL',
   'DATABASE_URL',
   'REDIS_URL',

@@ -6,6 +6,7 @@ import { validateSync } from 'class-validator';
 import type { Request } from 'express';
 import { AppException } from 'src/common/app.exception';
 import type { AuthUser } from 'src/common/auth-user';
+import { isDatabaseUnavailable } from 'src/common/db-errors';
 import { IS_PUBLIC, ROLES } from 'src/common/decorators';
 import { ErrorCode } from 'src/common/error-code';
 import type { Role } from 'src/common/roles';
@@ -29,8 +30,10 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
   }
 
   override handleRequest<T>(err: unknown, user: T): T {
+    // A session lookup that failed on the database is an outage (503), not a logout:
+    // a 401 would make the client throw away a good session.
     if (err)
-      throw err instanceof AppException
+      throw err instanceof AppException || isDatabaseUnavailable(err)
         ? err
         : new AppException(ErrorCode.UNAUTHENTICATED, 'Sign in first');
     if (!user)

@@ -1,11 +1,11 @@
-import { InjectQueue, Processor, WorkerHost } from '@nestjs/bullmq';
 import {
   Injectable,
   Logger,
   OnApplicationBootstrap,
   BeforeApplicationShutdown,
 } from '@nestjs/common';
-import type { Job, Queue } from 'bullmq';
+import { Job, Queue, Worker } from 'bullmq';
+import { producerConnection, workerConnection } from 'src/common/redis-connection';
 import { AppConfig } from 'src/config/app-config';
 import {
   ATTEMPT_JOB,
@@ -57,16 +57,26 @@ export class BullmqExecutor
   private stopped = true;
   private running?: Promise<void>;
   private again = false;
+  /** Relay passes failed in a row (Redis or the database away). */
+  private failures = 0;
   /** What this relay already enqueued, by job id: a row is added again only when it has changed. */
   private readonly enqueued = new Map<string, { key: string; at: number }>();
 
+  /** The producer: fails fast while Redis is away (the table keeps the work meanwhile). */
+  private readonly queue: Queue<AttemptJob>;
+
   constructor(
-    @InjectQueue(PUBLICATIONS_QUEUE) private readonly queue: Queue<AttemptJob>,
     private readonly publisher: PublisherService,
     private readonly config: AppConfig,
     ref: ExecutorRef,
   ) {
     super();
+    this.queue = new Queue<AttemptJob>(PUBLICATIONS_QUEUE, {
+      connection: producerConnection(config.redisUrl!),
+      prefix: config.publishing.queuePrefix,
+    });
+    // Failures surface where the queue is used (relay, /health); the event would repeat them.
+    this.queue.on('error', () => undefined);
     ref.attach(this);
   }
 
@@ -80,6 +90,13 @@ export class BullmqExecutor
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.running;
+    // QUIT is refused at once while Redis is away (fail-fast): then drop the socket instead.
+    await Promise.race([this.queue.close().catch(() => undefined), sleep(1000)]);
+    // (`client` never resolves for a Redis that was never reached: close() dropped that one.)
+    await Promise.race([
+      this.queue.client.then((c) => c.disconnect()).catch(() => undefined),
+      sleep(200),
+    ]);
   }
 
   notify(): void {
@@ -146,42 +163,124 @@ export class BullmqExecutor
   private async tick(): Promise<void> {
     try {
       await this.relay();
+      if (this.failures > 0) this.logger.log('relay passes succeed again');
+      this.failures = 0;
     } catch (e) {
-      this.logger.warn(`relay pass failed (will retry): ${safeMessage(e)}`);
+      // One line when passes start failing, not one per pass: an outage is not a log flood.
+      if (this.failures === 0) {
+        this.logger.warn(
+          `relay pass failed (retrying with backoff, logged again on recovery): ${safeMessage(e)}`,
+        );
+      }
+      this.failures++;
     }
     if (this.stopped) return;
-    if (this.again) {
+    if (this.failures > 0) {
+      this.again = false;
+      this.schedule(Math.min(this.config.publishing.pollMs * 2 ** this.failures, 5000));
+    } else if (this.again) {
       this.again = false;
       this.schedule(0);
     } else this.schedule(this.config.publishing.pollMs);
   }
 }
 
-/** The BullMQ worker: thin — take the id, let the publisher attempt it, map a retry onto BullMQ's. */
-@Processor(PUBLICATIONS_QUEUE, {
-  settings: {
-    backoffStrategy: (_attempts: number, _type?: string, err?: Error) =>
-      err instanceof RetryLater ? err.delayMs : 1000,
-  },
-})
-export class PublicationsProcessor
-  extends WorkerHost
-  implements OnApplicationBootstrap, BeforeApplicationShutdown
-{
+/** Resolves after `ms` (unref'd: never the reason the process stays up). */
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
+}
+
+/**
+ * The BullMQ worker: thin — take the id, let the publisher attempt it, map a retry onto
+ * BullMQ's. Built here rather than by @nestjs/bullmq's @Processor, which gives the Worker
+ * the queue's connection options: the producer's fail-fast ones (enableOfflineQueue false)
+ * make a worker spin at full CPU while Redis is down and never come back. This one has
+ * its own connection that waits and reconnects with backoff (see workerConnection).
+ */
+@Injectable()
+export class PublicationsProcessor implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('PublicationsWorker');
+  private worker?: Worker<AttemptJob, string>;
+  /** What was last logged about Redis: one line per change, not one per failed command. */
+  private redisState: 'up' | 'down' = 'up';
+  private client?: { status: string };
+  private lastErrorLogAt = 0;
+
   constructor(
     private readonly publisher: PublisherService,
     private readonly config: AppConfig,
-  ) {
-    super();
-  }
+  ) {}
 
   onApplicationBootstrap(): void {
-    this.worker.concurrency = this.config.publishing.concurrency;
+    const worker = new Worker<AttemptJob, string>(PUBLICATIONS_QUEUE, (job) => this.process(job), {
+      connection: workerConnection(this.config.redisUrl!),
+      prefix: this.config.publishing.queuePrefix,
+      concurrency: this.config.publishing.concurrency,
+      settings: {
+        backoffStrategy: (_attempts: number, _type?: string, err?: Error) =>
+          err instanceof RetryLater ? err.delayMs : 1000,
+      },
+    });
+    worker.on('error', (e) => this.workerError(e));
+    void worker.client.then((client) => {
+      this.client = client;
+      client.on('ready', () => this.redisUp());
+      client.on('close', () => this.redisDown());
+    });
+    this.worker = worker;
   }
 
-  /** Active jobs finish (and record their outcome) before the database connection closes. */
+  /** Whether this worker can reach Redis now (for /health and tests). */
+  get redisReachable(): boolean {
+    return this.redisState === 'up';
+  }
+
+  /** BullMQ's 'error' event: a connection loss once, other errors at most every 10 s. */
+  private workerError(e: Error): void {
+    if (this.client && this.client.status !== 'ready') return this.redisDown(e);
+    const now = Date.now();
+    if (now - this.lastErrorLogAt < 10_000) return;
+    this.lastErrorLogAt = now;
+    this.logger.warn(`worker error: ${e.message}`);
+  }
+
+  private redisDown(e?: Error): void {
+    if (this.redisState === 'down') return;
+    this.redisState = 'down';
+    // BullMQ's commands now wait for the connection; nothing is claimed until it is back.
+    this.logger.warn(
+      `Redis unreachable${e ? ` (${e.message})` : ''}: not claiming jobs until it is back`,
+    );
+  }
+
+  private redisUp(): void {
+    if (this.redisState === 'up') return;
+    this.redisState = 'up';
+    this.logger.log('Redis reachable again: claiming jobs');
+  }
+
+  /**
+   * Running attempts finish (and record their outcome) before the database closes, but
+   * within SHUTDOWN_GRACE_MS: with Redis down a graceful close would wait for it forever.
+   * An attempt cut short is sent again after its lease (at-least-once).
+   */
   async beforeApplicationShutdown(): Promise<void> {
-    await this.worker.close();
+    const worker = this.worker;
+    if (!worker) return;
+    const closed = await Promise.race([
+      worker.close().then(() => true),
+      sleep(this.config.shutdownGraceMs).then(() => false),
+    ]);
+    if (!closed) {
+      this.logger.warn('worker did not stop within its grace period: letting go of its jobs');
+      await Promise.race([worker.close(true), sleep(1000)]);
+      // Both of its connections: ioredis would otherwise keep reconnecting after the close.
+      const blocking = (
+        worker as unknown as { blockingConnection?: { disconnect(wait: boolean): unknown } }
+      ).blockingConnection;
+      await Promise.race([worker.disconnect().catch(() => undefined), sleep(1000)]);
+      blocking?.disconnect(false);
+    }
   }
 
   async process(job: Job<AttemptJob>): Promise<string> {

@@ -1,9 +1,6 @@
-import { BullModule } from '@nestjs/bullmq';
 import { DynamicModule, Module } from '@nestjs/common';
-import { redisConnection } from 'src/common/redis-connection';
 import { AppConfig } from 'src/config/app-config';
 import { BullmqExecutor, PublicationsProcessor } from 'src/modules/publishing/bullmq.executor';
-import { PUBLICATIONS_QUEUE } from 'src/modules/publishing/executor';
 import { InProcessExecutor } from 'src/modules/publishing/in-process.executor';
 import { PublishingModule } from 'src/modules/publishing/publishing.module';
 
@@ -30,18 +27,12 @@ export class PublishingExecutionModule {
     // With Redis and PUBLISH_WORKERS_IN_API=false the API neither relays nor delivers: the
     // outbox rows wait for `npm run start:worker`, and approvals compete with nothing.
     if (!opts.worker) return { module: PublishingExecutionModule, imports: [PublishingModule] };
-    const connection = redisConnection(config.redisUrl);
+    // The relay's producer fails fast while Redis is down and the worker has its own waiting
+    // connection: both are built in bullmq.executor.ts, not by @nestjs/bullmq, which would
+    // give the Worker the queue's (fail-fast) connection options.
     return {
       module: PublishingExecutionModule,
-      imports: [
-        PublishingModule,
-        BullModule.forRoot({ connection, prefix: config.publishing.queuePrefix }),
-        // The producer fails fast while Redis is down; the relay simply tries again.
-        BullModule.registerQueue({
-          name: PUBLICATIONS_QUEUE,
-          connection: { ...connection, enableOfflineQueue: false },
-        }),
-      ],
+      imports: [PublishingModule],
       providers: [BullmqExecutor, PublicationsProcessor],
     };
   }
