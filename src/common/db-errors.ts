@@ -85,20 +85,6 @@ export function isDatabaseUnavailable(e: unknown): boolean {
   return typeof message === 'string' && UNAVAILABLE_MESSAGES.some((r) => r.test(message));
 }
 
-/** The parts of a database error safe to log: never the statement's parameters. */
-export function describeDatabaseError(e: unknown): {
-  code?: string;
-  errno?: number;
-  message: string;
-} {
-  const d = driverError(e) ?? (e as DriverError | undefined);
-  return {
-    code: codeOf(e),
-    errno: d && typeof d.errno === 'number' ? d.errno : undefined,
-    message: e instanceof Error ? e.message : String(e),
-  };
-}
-
 /** A row lock not granted: NOWAIT refused (MySQL 3572, MariaDB 1205) or the wait timed out. */
 export function isLockNotGranted(e: unknown): boolean {
   const d = driverError(e);

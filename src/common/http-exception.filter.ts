@@ -4,7 +4,6 @@ import { QueryFailedError } from 'typeorm';
 import { AppException } from 'src/common/app.exception';
 import { ErrorCode } from 'src/common/error-code';
 import {
-  describeDatabaseError,
   isDatabaseUnavailable,
   isUniqueViolation,
 } from 'src/common/db-errors';
@@ -59,7 +58,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     if (isDatabaseUnavailable(exception)) {
       // Once, here, with the request id; the statement and its parameters stay out of the log.
       this.logger.error(
-        { requestId, db: describeDatabaseError(exception) },
+        { requestId, db: safeError(exception) },
         'database unavailable: answered 503',
       );
       if (!res.headersSent) {
@@ -77,14 +76,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
     body.requestId = requestId;
     if (body.statusCode >= 500) {
       // Never the error object itself: a QueryFailedError carries the SQL and its parameters.
-      const err =
-        exception instanceof QueryFailedError
-          ? describeDatabaseError(exception)
-          : safeError(exception);
-      this.logger.error(
-        { err, requestId },
-        exception instanceof Error ? exception.message : 'unhandled error',
-      );
+      const err = safeError(exception);
+      this.logger.error({ err, requestId }, err.message);
     }
     if (exception instanceof AppException && exception.headers) {
       for (const [k, v] of Object.entries(exception.headers)) res.setHeader(k, v);
