@@ -3,10 +3,7 @@ import type { Request, Response } from 'express';
 import { QueryFailedError } from 'typeorm';
 import { AppException } from 'src/common/app.exception';
 import { ErrorCode } from 'src/common/error-code';
-import {
-  isDatabaseUnavailable,
-  isUniqueViolation,
-} from 'src/common/db-errors';
+import { isDatabaseUnavailable, isUniqueViolation } from 'src/common/db-errors';
 import { safeError } from 'src/common/log-safe';
 import { jsonShapeProblem } from 'src/common/validation';
 
