@@ -65,6 +65,7 @@ import { AuditService } from 'src/modules/audit/audit.service';
 import type { Channel } from 'src/modules/channels/channel.entity';
 import { CredentialsCipher } from 'src/modules/channels/credentials-cipher';
 import { contentHash } from 'src/modules/posts/content-hash';
+import { POST_COLUMNS, REVISION_COLUMNS } from 'src/modules/posts/post-columns';
 import type { PublishContent } from 'src/modules/publishing/adapters/channel-adapter';
 import { deliverWebhook, signWebhook } from 'src/modules/publishing/adapters/webhook.adapter';
 import { ATTEMPT_JOB, PUBLICATIONS_QUEUE } from 'src/modules/publishing/executor';
@@ -551,22 +552,7 @@ async function insertPublications(ds: DataSource, org: Org, batch: Batch): Promi
     await insertRows(
       m,
       'posts',
-      [
-        'id',
-        'authorId',
-        'departmentId',
-        'state',
-        'version',
-        'round',
-        'currentRevisionId',
-        'currentRevisionNumber',
-        'title',
-        'publishAt',
-        'deptApproverId',
-        'stateChangedAt',
-        'createdAt',
-        'updatedAt',
-      ],
+      [...POST_COLUMNS],
       batch.jobs.map((j) => [
         j.postId,
         org.userId,
@@ -587,20 +573,7 @@ async function insertPublications(ds: DataSource, org: Org, batch: Batch): Promi
     await insertRows(
       m,
       'post_revisions',
-      [
-        'id',
-        'postId',
-        'number',
-        'title',
-        'summary',
-        'body',
-        'coverImageUrl',
-        'channelIds',
-        'publishAt',
-        'contentHash',
-        'createdBy',
-        'createdAt',
-      ],
+      [...REVISION_COLUMNS],
       batch.jobs.map((j) => {
         const a = article(j.n);
         return [

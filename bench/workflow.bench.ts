@@ -62,6 +62,8 @@ import { contentHash } from 'src/modules/posts/content-hash';
 import { normaliseContent } from 'src/modules/posts/post-content';
 import { PostState } from 'src/modules/posts/post-state-machine';
 import { gramsOf } from 'src/modules/posts/post-search';
+import { DECISION_COLUMNS, POST_COLUMNS, REVISION_COLUMNS } from 'src/modules/posts/post-columns';
+import { EVENT_COLUMNS } from 'src/modules/audit/audit-hash';
 import { benchKeys, Gateway, gatewayEnv, SQL_PROBE } from './support/gateway';
 import { errorKey, HttpClient } from './support/http';
 import {
@@ -440,22 +442,7 @@ interface SeedTable {
 const SEED_TABLES: SeedTable[] = [
   {
     table: 'posts',
-    columns: [
-      'id',
-      'authorId',
-      'departmentId',
-      'state',
-      'version',
-      'round',
-      'currentRevisionId',
-      'currentRevisionNumber',
-      'title',
-      'publishAt',
-      'deptApproverId',
-      'stateChangedAt',
-      'createdAt',
-      'updatedAt',
-    ],
+    columns: [...POST_COLUMNS],
     rows: (p) => [
       [
         p.id,
@@ -477,20 +464,7 @@ const SEED_TABLES: SeedTable[] = [
   },
   {
     table: 'post_revisions',
-    columns: [
-      'id',
-      'postId',
-      'number',
-      'title',
-      'summary',
-      'body',
-      'coverImageUrl',
-      'channelIds',
-      'publishAt',
-      'contentHash',
-      'createdBy',
-      'createdAt',
-    ],
+    columns: [...REVISION_COLUMNS],
     rows: (p) => [
       [
         p.revisionId,
@@ -517,21 +491,7 @@ const SEED_TABLES: SeedTable[] = [
   },
   {
     table: 'decisions',
-    columns: [
-      'id',
-      'postId',
-      'round',
-      'revisionId',
-      'revisionNumber',
-      'contentHash',
-      'level',
-      'outcome',
-      'reviewerId',
-      'reviewerRoles',
-      'comment',
-      'attestation',
-      'createdAt',
-    ],
+    columns: [...DECISION_COLUMNS],
     rows: (p) =>
       p.decisions.map((d) => [
         d.id,
@@ -964,30 +924,8 @@ async function gatewayDecisions(
   return figures('gateway', level, concurrency, d, m, m.gatewaySql);
 }
 
-const AUDIT_COLUMNS = [
-  'id',
-  'createdAt',
-  'actorId',
-  'actorRole',
-  'action',
-  'entityType',
-  'entityId',
-  'fromState',
-  'toState',
-  'revisionId',
-  'contentHash',
-  'comment',
-  'details',
-  'requestId',
-  'ip',
-  'userAgent',
-  'prevHash',
-  'hash',
-] as const;
-const AUDIT_INSERT = `INSERT INTO audit_events (${AUDIT_COLUMNS.join(', ')}) VALUES (${AUDIT_COLUMNS.map(() => '?').join(', ')})`;
-const DECISION_INSERT =
-  'INSERT INTO decisions (id, postId, round, revisionId, revisionNumber, contentHash, level, outcome, ' +
-  'reviewerId, reviewerRoles, comment, attestation, createdAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+const AUDIT_INSERT = `INSERT INTO audit_events (${EVENT_COLUMNS.join(', ')}) VALUES (${EVENT_COLUMNS.map(() => '?').join(', ')})`;
+const DECISION_INSERT = `INSERT INTO decisions (${DECISION_COLUMNS.join(', ')}) VALUES (${DECISION_COLUMNS.map(() => '?').join(', ')})`;
 const GUARDED_UPDATE =
   'UPDATE posts SET state = ?, version = version + 1, round = ?, deptApproverId = ?, ' +
   'stateChangedAt = ?, updatedAt = ? WHERE id = ? AND state = ? AND version = ?';
@@ -1089,7 +1027,7 @@ async function rawDecisions(
       e.hash = chainHash(e.prevHash, e);
       await conn.query(
         AUDIT_INSERT,
-        AUDIT_COLUMNS.map((c) => e[c]),
+        EVENT_COLUMNS.map((c) => e[c]),
       );
       await conn.query('UPDATE audit_chain_head SET lastEventId = ?, headHash = ? WHERE id = 1', [
         e.id,

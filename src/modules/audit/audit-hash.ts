@@ -23,6 +23,9 @@ export const HASHED_FIELDS = [
   'userAgent',
 ] as const;
 
+/** Every stored column of an event: the hashed fields and the chain itself. */
+export const EVENT_COLUMNS = [...HASHED_FIELDS, 'prevHash', 'hash'] as const;
+
 export type HashedEvent = Pick<AuditEvent, (typeof HASHED_FIELDS)[number]>;
 
 /** The canonical event: a JSON array of the hashed fields in fixed order, nulls explicit. */

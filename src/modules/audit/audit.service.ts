@@ -10,7 +10,7 @@ import {
   settleChainWalk,
   walkStoredChain,
 } from 'src/modules/audit/audit-chain';
-import { canonicalEvent, chainHash, HASHED_FIELDS } from 'src/modules/audit/audit-hash';
+import { canonicalEvent, chainHash, EVENT_COLUMNS } from 'src/modules/audit/audit-hash';
 
 export interface AuditActor {
   id: string;
@@ -43,7 +43,6 @@ export type VerifyResult =
     };
 
 /** Every column of an event, in one plain INSERT: the chain head is held while it runs. */
-const EVENT_COLUMNS = [...HASHED_FIELDS, 'prevHash', 'hash'] as const;
 
 const INSERT_EVENT = `INSERT INTO audit_events (${EVENT_COLUMNS.join(', ')}) VALUES (${EVENT_COLUMNS.map(() => '?').join(', ')})`;
 

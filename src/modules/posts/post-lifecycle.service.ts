@@ -3,6 +3,7 @@ import { EntityManager } from 'typeorm';
 import { execute, toDbTime } from 'src/database/sql';
 import type { AuditInput } from 'src/modules/audit/audit.service';
 import { Decision } from 'src/modules/posts/decision.entity';
+import { DECISION_COLUMNS } from 'src/modules/posts/post-columns';
 import { Post } from 'src/modules/posts/post.entity';
 import { INITIAL_STATE, PostState, transitionFor } from 'src/modules/posts/post-state-machine';
 
@@ -41,25 +42,14 @@ export class PostLifecycle {
 
   /** The decision a move records (一审, 二审 or 三审), in the same transaction as the move. */
   async recordDecision(m: EntityManager, d: Decision): Promise<void> {
+    const values: Record<(typeof DECISION_COLUMNS)[number], unknown> = {
+      ...d,
+      attestation: d.attestation ? JSON.stringify(d.attestation) : null,
+      createdAt: toDbTime(m, d.createdAt),
+    };
     await m.query(
-      'INSERT INTO decisions (id, postId, round, revisionId, revisionNumber, contentHash, level, ' +
-        'outcome, reviewerId, reviewerRoles, comment, attestation, createdAt) ' +
-        'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      [
-        d.id,
-        d.postId,
-        d.round,
-        d.revisionId,
-        d.revisionNumber,
-        d.contentHash,
-        d.level,
-        d.outcome,
-        d.reviewerId,
-        d.reviewerRoles,
-        d.comment,
-        d.attestation ? JSON.stringify(d.attestation) : null,
-        toDbTime(m, d.createdAt),
-      ],
+      INSERT_DECISION,
+      DECISION_COLUMNS.map((c) => values[c]),
     );
   }
 
@@ -98,3 +88,5 @@ export class PostLifecycle {
     };
   }
 }
+
+const INSERT_DECISION = `INSERT INTO decisions (${DECISION_COLUMNS.join(', ')}) VALUES (${DECISION_COLUMNS.map(() => '?').join(', ')})`;

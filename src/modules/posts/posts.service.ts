@@ -19,6 +19,7 @@ import { canSeePost } from 'src/modules/posts/post-access';
 import { listPosts } from 'src/modules/posts/post-list.query';
 import { indexPostText } from 'src/modules/posts/post-search';
 import { normaliseContent, NormalisedContent } from 'src/modules/posts/post-content';
+import { DECISION_COLUMNS, POST_COLUMNS, REVISION_COLUMNS } from 'src/modules/posts/post-columns';
 import { PostLifecycle } from 'src/modules/posts/post-lifecycle.service';
 import { Post, PostChannel, PostRevision } from 'src/modules/posts/post.entity';
 import { diffRevisions } from 'src/modules/posts/revision-diff';
@@ -453,38 +454,6 @@ export class PostsService {
   }
 }
 
-const POST_COLUMNS = [
-  'id',
-  'authorId',
-  'departmentId',
-  'state',
-  'version',
-  'round',
-  'currentRevisionId',
-  'currentRevisionNumber',
-  'title',
-  'publishAt',
-  'deptApproverId',
-  'stateChangedAt',
-  'createdAt',
-  'updatedAt',
-] as const satisfies readonly (keyof Post)[];
-
-const REVISION_COLUMNS = [
-  'id',
-  'postId',
-  'number',
-  'title',
-  'summary',
-  'body',
-  'coverImageUrl',
-  'channelIds',
-  'publishAt',
-  'contentHash',
-  'createdBy',
-  'createdAt',
-] as const satisfies readonly (keyof PostRevision)[];
-
 const POST_WITH_REVISION =
   `SELECT ${POST_COLUMNS.map((c) => `p.${c} AS p_${c}`).join(', ')}, ` +
   `${REVISION_COLUMNS.map((c) => `r.${c} AS r_${c}`).join(', ')} ` +
@@ -527,22 +496,6 @@ function revisionFromRow(row: Record<string, unknown>): PostRevision {
     createdAt: fromDbTime(v('createdAt') as Date | string)!,
   });
 }
-
-const DECISION_COLUMNS = [
-  'id',
-  'postId',
-  'round',
-  'revisionId',
-  'revisionNumber',
-  'contentHash',
-  'level',
-  'outcome',
-  'reviewerId',
-  'reviewerRoles',
-  'comment',
-  'attestation',
-  'createdAt',
-] as const satisfies readonly (keyof Decision)[];
 
 function decisionFromRow(r: Record<string, unknown>): Decision {
   return Object.assign(new Decision(), {
